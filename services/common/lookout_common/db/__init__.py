@@ -1,0 +1,1 @@
+"""PostgreSQL access: connections, the storage mode, and the versioned schema."""

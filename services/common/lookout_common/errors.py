@@ -1,0 +1,56 @@
+"""Typed errors shared by the services.
+
+User errors carry the HTTP status they map to; a Flask error handler turns them
+into ``{"error": {"type", "message", ...}}`` once, so handlers only raise.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class LookoutError(Exception):
+    status = 500
+    type = "internal_error"
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+    def to_json(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"type": self.type, "message": self.message}
+        body.update(self.details)
+        return {"error": body}
+
+
+class ValidationFailed(LookoutError):
+    """The request (or one of its items) breaks a rule; nothing of it is accepted."""
+
+    status = 400
+    type = "validation_error"
+
+
+class PayloadTooLarge(LookoutError):
+    status = 413
+    type = "payload_too_large"
+
+
+class UnsupportedMediaType(LookoutError):
+    status = 415
+    type = "unsupported_media_type"
+
+
+class ServiceUnavailable(LookoutError):
+    """A dependency is down or overloaded; the client should retry later."""
+
+    status = 503
+    type = "unavailable"
+
+    def __init__(self, message: str, retry_after_s: int = 5, **details: Any) -> None:
+        super().__init__(message, **details)
+        self.retry_after_s = retry_after_s
+
+
+class WireFormatError(Exception):
+    """A broker message that can never be decoded: it belongs in the dead-letter queue."""

@@ -1,0 +1,2 @@
+"""Lookout's worker: consumes sample batches from RabbitMQ, COPYs them into
+PostgreSQL/TimescaleDB exactly once, and keeps partitions and rollups maintained."""
