@@ -1,0 +1,44 @@
+# Lookout — see README.md. `make run` starts the whole stack, `make test` runs every test.
+SHELL := /bin/bash
+export PATH := $(CURDIR)/.venv/bin:$(PATH)
+HONCHO := .venv/bin/honcho
+
+.PHONY: run test setup env test-python test-frontend lint bench bench-ingest definitions clean
+
+run: setup env
+	$(HONCHO) -e .env run lookout migrate
+	$(HONCHO) -e .env run lookout setup-broker
+	@echo "Starting Lookout (ingest, worker, query, alerts, producer, nginx); Ctrl-C stops it all."
+	ENV_FILE=.env $(HONCHO) -e .env -f Procfile start
+
+test: setup test-python test-frontend
+
+test-python:
+	.venv/bin/python -m pytest
+
+test-frontend:
+	cd frontend && npm test --silent && npm run typecheck --silent
+
+setup:
+	@scripts/bootstrap.sh
+
+env:
+	@test -f .env || { cp .env.example .env; echo "created .env from .env.example"; }
+
+lint: setup
+	.venv/bin/ruff check services tests scripts benchmarks
+	.venv/bin/mypy services/common/lookout_common services/ingest/lookout_ingest \
+	  services/worker/lookout_worker services/query/lookout_query services/alerts/lookout_alerts \
+	  services/producer/lookout_producer
+	cd frontend && npm run lint --silent
+
+bench: bench-ingest
+
+bench-ingest: setup
+	.venv/bin/python -m benchmarks.ingest
+
+definitions: setup
+	.venv/bin/python scripts/generate_rabbitmq_definitions.py
+
+clean:
+	rm -rf .run frontend/dist

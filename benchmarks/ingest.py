@@ -1,0 +1,180 @@
+"""End-to-end ingest throughput against a straight COPY of the same rows.
+
+    make bench-ingest            (or: .venv/bin/python -m benchmarks.ingest --help)
+
+Starts ingest (gunicorn) and one worker on a database and vhost of their own, then
+runs the producer's load generator (HTTP, JSON) several times and measures samples/s
+from the first request until the last sample is committed. In the same run it COPYs
+the same rows straight into the same table (binary COPY, the worker's own format)
+and prints both rates, the ratio (goal ≥ 0.5), and the worker's resident memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import numpy as np
+import psutil
+import psycopg2
+
+from lookout_common.db.connection import drop_database, ensure_database
+from lookout_common.db.schema import migrate
+from lookout_common.settings import DatabaseSettings
+from lookout_common.testing import RabbitAdmin
+from lookout_worker.copy_format import COPY_SAMPLES_SQL, encode_sample_rows
+from tests.stack import ServiceProcess, free_port, wait_until
+
+
+def count(url: str) -> int:
+    conn = psycopg2.connect(url)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT count(*) FROM samples")
+            return cur.fetchone()[0]
+    finally:
+        conn.close()
+
+
+class RssSampler(threading.Thread):
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.process = psutil.Process(pid)
+        self.samples: list[int] = []
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopped.wait(0.25):
+            try:
+                self.samples.append(self.process.memory_info().rss)
+            except psutil.Error:
+                return
+
+
+def run_load(url: str, args: argparse.Namespace, total: int) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "lookout_producer", "--load", "--url", url,
+         "--rate", str(args.rate), "--series", str(args.series), "--batch", str(args.batch),
+         "--concurrency", str(args.concurrency), "--total", str(total)],
+        capture_output=True, text=True, check=True,
+    )
+
+
+def copy_reference(url: str, rows: tuple[np.ndarray, np.ndarray, np.ndarray], reps: int) -> list[float]:
+    payload = encode_sample_rows(*rows)
+    rates = []
+    conn = psycopg2.connect(url)
+    try:
+        for _ in range(reps):
+            with conn.cursor() as cur:
+                cur.execute("TRUNCATE samples")
+            conn.commit()
+            started = time.perf_counter()
+            with conn.cursor() as cur:
+                cur.copy_expert(COPY_SAMPLES_SQL.format(table="samples"), io.BytesIO(payload))
+            conn.commit()
+            rates.append(len(rows[0]) / (time.perf_counter() - started))
+    finally:
+        conn.close()
+    return rates
+
+
+def read_rows(url: str, limit: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    conn = psycopg2.connect(url)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("""SELECT (extract(epoch FROM time) * 1000)::bigint, series_id, value
+                           FROM samples ORDER BY time DESC LIMIT %s""", (limit,))
+            data = cur.fetchall()
+    finally:
+        conn.close()
+    t, s, v = zip(*data)
+    return np.array(t, dtype=np.int64), np.array(s, dtype=np.int32), np.array(v, dtype=np.float64)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--samples", type=int, default=300_000, help="samples per run")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--series", type=int, default=1_000)
+    parser.add_argument("--batch", type=int, default=5_000, help="samples per HTTP request")
+    parser.add_argument("--rate", type=int, default=1_000_000, help="producer's target rate")
+    parser.add_argument("--concurrency", type=int, default=4, help="producer sender threads")
+    parser.add_argument("--ingest-workers", type=int, default=2)
+    parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--amqp", default="amqp://guest:guest@127.0.0.1:5672")
+    parser.add_argument("--rabbitmq-api", default="http://guest:guest@127.0.0.1:15672")
+    args = parser.parse_args()
+
+    name = f"lookout_bench_{uuid.uuid4().hex[:8]}"
+    db_url = args.pg.rsplit("/", 1)[0] + "/" + name
+    admin = RabbitAdmin(args.rabbitmq_api)
+    ensure_database(db_url)
+    admin.create_vhost(name)
+    mode = migrate(DatabaseSettings(database_url=db_url))
+    env = {"DATABASE_URL": db_url, "AMQP_URL": f"{args.amqp}/{name}", "LOG_LEVEL": "WARNING"}
+    logs = Path(tempfile.mkdtemp(prefix="lookout-bench-"))
+    ingest_port, worker_port = free_port(), free_port()
+    ingest = ServiceProcess("lookout_ingest", {**env, "INGEST_PORT": str(ingest_port),
+                                               "INGEST_WORKERS": str(args.ingest_workers)},
+                            logs, f"http://127.0.0.1:{ingest_port}/health/ready")
+    worker = ServiceProcess("lookout_worker", {**env, "WORKER_PORT": str(worker_port)},
+                            logs, f"http://127.0.0.1:{worker_port}/health/ready")
+    url = f"http://127.0.0.1:{ingest_port}"
+    try:
+        ingest.start()
+        worker.start()
+        assert worker.proc is not None
+        # Warm-up: series created, caches and connections established.
+        run_load(url, args, 2 * args.series)
+        wait_until(lambda: count(db_url) == 2 * args.series, 60, "warm-up stored")
+        e2e, rss = [], RssSampler(worker.proc.pid)
+        rss.start()
+        for run in range(args.runs):
+            before = count(db_url)
+            started = time.perf_counter()
+            run_load(url, args, args.samples)
+            wait_until(lambda: count(db_url) >= before + args.samples, 600, "run stored",
+                       interval=0.02)
+            elapsed = time.perf_counter() - started
+            e2e.append(args.samples / elapsed)
+            print(f"run {run + 1}: {args.samples:,} samples end to end in {elapsed:.2f} s "
+                  f"= {e2e[-1]:,.0f} samples/s", flush=True)
+        rss.stopped.set()
+        stored = count(db_url)
+        if stored != 2 * args.series + args.runs * args.samples:
+            raise SystemExit(f"stored {stored} samples, expected "
+                             f"{2 * args.series + args.runs * args.samples}")
+        rows = read_rows(db_url, args.samples)
+        ingest.stop()
+        worker.stop()
+        copy = copy_reference(db_url, rows, args.runs)
+        for run, rate in enumerate(copy):
+            print(f"COPY {run + 1}: {rate:,.0f} samples/s", flush=True)
+    finally:
+        ingest.stop()
+        worker.stop()
+        drop_database(db_url)
+        admin.delete_vhost(name)
+    e2e_median, copy_median = statistics.median(e2e), statistics.median(copy)
+    rss_mib = statistics.median(rss.samples) / 2**20 if rss.samples else float("nan")
+    print()
+    print(f"storage mode:            {mode.value}")
+    print(f"series:                  {args.series:,}   samples per run: {args.samples:,}   "
+          f"batch per request: {args.batch:,}")
+    print(f"end to end (median):     {e2e_median:,.0f} samples/s")
+    print(f"straight COPY (median):  {copy_median:,.0f} samples/s")
+    print(f"ratio:                   {e2e_median / copy_median:.2f}   (goal >= 0.5)")
+    print(f"worker RSS (median):     {rss_mib:.0f} MiB   (max {max(rss.samples) / 2**20:.0f} MiB)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,51 @@
+"""Running a Flask app under gunicorn from a service's own entry point.
+
+``python -m lookout_<service>`` validates its settings first, then hands gunicorn an
+app factory; gunicorn's workers each build the app after the fork, so no connection
+is ever shared between processes.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from typing import Any, Callable
+
+from gunicorn.app.base import BaseApplication
+
+
+class GunicornService(BaseApplication):  # type: ignore[misc]
+    def __init__(self, factory: Callable[[], Any], options: dict[str, Any]) -> None:
+        self.factory = factory
+        self.options = {
+            "worker_class": "gthread",
+            "timeout": 60,
+            "graceful_timeout": 20,
+            "keepalive": 30,
+            "accesslog": None,
+            "child_exit": _child_exit,
+            **options,
+        }
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Any:
+        return self.factory()
+
+
+def _child_exit(server: Any, worker: Any) -> None:
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def serve(factory: Callable[[], Any], *, bind: str, workers: int, threads: int,
+          name: str) -> None:
+    # Several processes: prometheus_client aggregates their metrics through files.
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix=f"lookout-{name}-prom-")
+    GunicornService(factory, {"bind": bind, "workers": workers, "threads": threads,
+                              "proc_name": f"lookout-{name}"}).run()

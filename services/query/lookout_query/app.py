@@ -1,0 +1,75 @@
+"""The query service's Flask app."""
+
+from __future__ import annotations
+
+import redis
+from flask import Blueprint, Flask, Response, current_app, jsonify
+from sqlalchemy import create_engine, text
+
+from lookout_common import __version__
+from lookout_common.db.connection import sqlalchemy_url
+from lookout_common.errors import LookoutError
+from lookout_common.series import RuleBroken, check_metric_name
+from lookout_common.web import (
+    health_blueprint,
+    install_error_handlers,
+    install_request_ids,
+    metrics_blueprint,
+)
+
+from .catalogue import MetricCatalogue
+from .settings import QuerySettings
+
+
+class NotFound(LookoutError):
+    status = 404
+    type = "not_found"
+
+
+class BadRequest(LookoutError):
+    status = 400
+    type = "bad_request"
+
+
+bp = Blueprint("catalogue", __name__)
+
+
+def create_app(settings: QuerySettings) -> Flask:
+    app = Flask(__name__)
+    engine = create_engine(sqlalchemy_url(settings.database_url), pool_size=5,
+                           max_overflow=5, pool_pre_ping=True,
+                           connect_args={"connect_timeout": 5,
+                                         "application_name": "lookout-query"})
+    cache = redis.Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
+    app.extensions["lookout.catalogue"] = MetricCatalogue(engine)
+    install_request_ids(app)
+    install_error_handlers(app)
+    app.register_blueprint(bp)
+
+    def check_db() -> None:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+
+    app.register_blueprint(health_blueprint({"database": check_db, "redis": cache.ping},
+                                            __version__))
+    app.register_blueprint(metrics_blueprint())
+    return app
+
+
+@bp.get("/api/v1/metrics")
+def list_metrics() -> Response:
+    catalogue: MetricCatalogue = current_app.extensions["lookout.catalogue"]
+    return jsonify({"metrics": catalogue.metrics()})
+
+
+@bp.get("/api/v1/metrics/<name>/tags")
+def metric_tags(name: str) -> Response:
+    try:
+        check_metric_name(name)
+    except RuleBroken as exc:
+        raise BadRequest(exc.message) from None
+    catalogue: MetricCatalogue = current_app.extensions["lookout.catalogue"]
+    tags = catalogue.tags(name)
+    if tags is None:
+        raise NotFound(f"no series of metric {name!r}")
+    return jsonify({"metric": name, "tags": tags})

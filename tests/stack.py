@@ -1,0 +1,174 @@
+"""Helpers for cross-service tests: Lookout's real processes and a TCP proxy that can
+cut the network between a service and a server."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Callable
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(predicate: Callable[[], object], timeout: float, what: str,
+               interval: float = 0.1) -> None:
+    deadline = time.monotonic() + timeout
+    last_error: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            if predicate():
+                return
+        except Exception as exc:  # the thing we wait for may not answer yet
+            last_error = exc
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}"
+                         + (f" (last error: {last_error!r})" if last_error else ""))
+
+
+class ServiceProcess:
+    """``python -m <module>`` with its own environment, output kept in a log file."""
+
+    def __init__(self, module: str, env: dict[str, str], log_dir: Path,
+                 health_url: str | None = None) -> None:
+        self.module = module
+        self.env = {**os.environ, **env}
+        self.log_path = log_dir / f"{module}.log"
+        self.health_url = health_url
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, wait: bool = True) -> ServiceProcess:
+        log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", self.module], env=self.env, stdout=log,
+            stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True,
+        )
+        self._log = log
+        if wait and self.health_url:
+            wait_until(self._healthy, 60, f"{self.module} at {self.health_url}")
+        return self
+
+    def _healthy(self) -> bool:
+        assert self.proc is not None
+        if self.proc.poll() is not None:
+            raise AssertionError(f"{self.module} exited with {self.proc.returncode}:\n"
+                                 + self.log_path.read_text()[-3000:])
+        return requests.get(self.health_url, timeout=2).status_code == 200  # type: ignore[arg-type]
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        """Signal the whole process group (gunicorn's workers included)."""
+        assert self.proc is not None
+        os.killpg(self.proc.pid, sig)
+        self.proc.wait(timeout=30)
+        self._log.close()
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=10)
+        if getattr(self, "_log", None):
+            self._log.close()
+
+    def log_tail(self, chars: int = 3000) -> str:
+        return self.log_path.read_text()[-chars:] if self.log_path.exists() else ""
+
+
+class TcpProxy:
+    """Forwards 127.0.0.1:<port> to a server; ``cut()`` drops every connection and
+    refuses new ones (the server looks down), ``restore()`` lets them through again."""
+
+    def __init__(self, target_port: int, target_host: str = "127.0.0.1") -> None:
+        self.target = (target_host, target_port)
+        self.port = free_port()
+        self._sockets: set[socket.socket] = set()
+        self._lock = threading.Lock()
+        self._listener: socket.socket | None = None
+        self._open = False
+
+    def start(self) -> TcpProxy:
+        self.restore()
+        return self
+
+    def restore(self) -> None:
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(64)
+        self._listener, self._open = listener, True
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def cut(self) -> None:
+        self._open = False
+        if self._listener is not None:
+            # shutdown() wakes the thread blocked in accept(); close() alone would not,
+            # and that accept would still take one more connection.
+            try:
+                self._listener.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            self._listener.close()
+            self._listener = None
+        with self._lock:
+            for s in list(self._sockets):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                s.close()
+            self._sockets.clear()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while self._open:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            if not self._open:
+                client.close()
+                return
+            try:
+                server = socket.create_connection(self.target, timeout=5)
+                server.settimeout(None)
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._sockets.update((client, server))
+            for a, b in ((client, server), (server, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    def _pipe(self, src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                try:
+                    s.close()
+                except OSError:
+                    pass
+            with self._lock:
+                self._sockets.discard(src)
+                self._sockets.discard(dst)
