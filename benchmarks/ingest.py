@@ -25,12 +25,12 @@ from pathlib import Path
 import numpy as np
 import psutil
 import psycopg2
-
 from lookout_common.db.connection import drop_database, ensure_database
 from lookout_common.db.schema import migrate
 from lookout_common.settings import DatabaseSettings
 from lookout_common.testing import RabbitAdmin
 from lookout_worker.copy_format import COPY_SAMPLES_SQL, encode_sample_rows
+
 from tests.stack import ServiceProcess, free_port, wait_until
 
 
@@ -68,7 +68,10 @@ def run_load(url: str, args: argparse.Namespace, total: int) -> subprocess.Compl
     )
 
 
-def copy_reference(url: str, rows: tuple[np.ndarray, np.ndarray, np.ndarray], reps: int) -> list[float]:
+Rows = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+def copy_reference(url: str, rows: Rows, reps: int) -> list[float]:
     payload = encode_sample_rows(*rows)
     rates = []
     conn = psycopg2.connect(url)
@@ -87,7 +90,7 @@ def copy_reference(url: str, rows: tuple[np.ndarray, np.ndarray, np.ndarray], re
     return rates
 
 
-def read_rows(url: str, limit: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def read_rows(url: str, limit: int) -> Rows:
     conn = psycopg2.connect(url)
     try:
         with conn.cursor() as cur:
@@ -96,7 +99,7 @@ def read_rows(url: str, limit: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]
             data = cur.fetchall()
     finally:
         conn.close()
-    t, s, v = zip(*data)
+    t, s, v = zip(*data, strict=True)
     return np.array(t, dtype=np.int64), np.array(s, dtype=np.int32), np.array(v, dtype=np.float64)
 
 
@@ -142,7 +145,8 @@ def main() -> None:
             before = count(db_url)
             started = time.perf_counter()
             run_load(url, args, args.samples)
-            wait_until(lambda: count(db_url) >= before + args.samples, 600, "run stored",
+            target = before + args.samples
+            wait_until(lambda t=target: count(db_url) >= t, 600, "run stored",
                        interval=0.02)
             elapsed = time.perf_counter() - started
             e2e.append(args.samples / elapsed)

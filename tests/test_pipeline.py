@@ -11,7 +11,6 @@ from urllib.parse import urlsplit
 import psycopg2
 import pytest
 import requests
-
 from lookout_common.settings import StorageMode
 from lookout_common.testing import timescaledb_available, vhost_of
 
@@ -200,3 +199,23 @@ def test_broker_outage_is_503_and_recovers_by_itself(stack, amqp_url):
         assert sorted(v for (v,) in stack.sql("SELECT value FROM samples")) == [1.0, 3.0]
     finally:
         proxy.cut()
+
+
+def test_sigterm_writes_what_was_received_then_exits(stack, amqp_url, rabbit_admin):
+    ingest = stack.ingest()
+    # A batch that would only be written after a minute: SIGTERM must write it now.
+    worker = stack.worker(WORKER_BATCH_MS="60000", WORKER_BATCH_SAMPLES="1000000")
+    now = int(time.time() * 1000)
+    for i in range(5):
+        r = post(ingest.url, [{"name": "term", "value": i, "timestamp": now + i}])
+        assert r.status_code == 202
+    vhost = vhost_of(amqp_url)
+    wait_until(lambda: rabbit_admin.queue(vhost, "metrics.ingest").get("messages_unacknowledged")
+               == 5, 30, "the worker to hold five unacked messages")
+    assert stack.stored() == 0
+    worker.proc.send_signal(signal.SIGTERM)
+    assert worker.proc.wait(timeout=30) == 0
+    assert stack.stored() == 5
+    assert "stopping: writing what was received" in worker.log_tail()
+    wait_until(lambda: rabbit_admin.queue(vhost, "metrics.ingest").get("messages") == 0, 30,
+               "the queue to be empty (all acked)")

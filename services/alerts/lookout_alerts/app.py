@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import Flask
-
 from lookout_common import __version__
 from lookout_common.db.connection import check_database
 from lookout_common.web import (

@@ -1,8 +1,7 @@
 from __future__ import annotations
 
-from pydantic import Field
-
 from lookout_common.settings import BaseServiceSettings, DatabaseSettings
+from pydantic import Field
 
 
 class AlertsSettings(BaseServiceSettings, DatabaseSettings):

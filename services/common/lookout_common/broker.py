@@ -14,14 +14,15 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import pika
 import pika.exceptions
 from pika.adapters.blocking_connection import BlockingChannel
 
-from .settings import BrokerSettings, QueueType
+from .settings import BrokerSettings
 
 log = logging.getLogger(__name__)
 

@@ -16,8 +16,9 @@ the series rules raises ``WireFormatError`` and the worker dead-letters it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import msgpack
 import numpy as np
@@ -58,7 +59,7 @@ class SampleBatch:
     def samples(self) -> list[Sample]:
         return [
             Sample(self.series[i], int(t), float(v))
-            for i, t, v in zip(self.index, self.time_ms, self.value)
+            for i, t, v in zip(self.index, self.time_ms, self.value, strict=True)
         ]
 
 

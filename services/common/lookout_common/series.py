@@ -9,9 +9,9 @@ from __future__ import annotations
 import hashlib
 import math
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Iterable, Mapping
+from datetime import UTC, datetime
 
 METRIC_NAME_RE = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 LABEL_NAME_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
@@ -140,7 +140,7 @@ def parse_timestamp_ms(ts: object, field: str = "timestamp") -> int:
     if isinstance(ts, (int, float)):
         if not math.isfinite(ts):
             raise RuleBroken(field, "timestamp must be finite")
-        return int(round(ts)) if abs(ts) >= _MS_THRESHOLD else int(round(ts * 1000))
+        return round(ts) if abs(ts) >= _MS_THRESHOLD else round(ts * 1000)
     if isinstance(ts, str):
         text = ts.strip()
         if text.endswith(("Z", "z")):
@@ -153,7 +153,7 @@ def parse_timestamp_ms(ts: object, field: str = "timestamp") -> int:
             raise RuleBroken(
                 field, f"timestamp {ts!r} is not RFC 3339 (date, 'T', time and offset required)"
             )
-        return int(round(parsed.timestamp() * 1000))
+        return round(parsed.timestamp() * 1000)
     raise RuleBroken(field, f"timestamp must be RFC 3339 text or a unix time, got {ts!r}")
 
 
@@ -169,7 +169,7 @@ def check_timestamp_window(ts_ms: int, now_ms: int, field: str = "timestamp") ->
 
 def format_ms(ts_ms: int) -> str:
     try:
-        return datetime.fromtimestamp(ts_ms / 1000, tz=timezone.utc).isoformat()
+        return datetime.fromtimestamp(ts_ms / 1000, tz=UTC).isoformat()
     except (OverflowError, ValueError, OSError):
         return str(ts_ms)
 

@@ -7,25 +7,25 @@ so a typo in ``.env`` stops the service before it connects to anything.
 
 from __future__ import annotations
 
-from enum import Enum
-from typing import TypeVar
+from enum import StrEnum
+from typing import Any, TypeVar
 
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
-class StorageMode(str, Enum):
+class StorageMode(StrEnum):
     AUTO = "auto"
     TIMESCALEDB = "timescaledb"
     POSTGRES = "postgres"
 
 
-class QueueType(str, Enum):
+class QueueType(StrEnum):
     CLASSIC = "classic"
     QUORUM = "quorum"
 
 
-class LogFormat(str, Enum):
+class LogFormat(StrEnum):
     JSON = "json"
     TEXT = "text"
 
@@ -81,7 +81,7 @@ def describe_validation_error(cls: type[BaseSettings], exc: ValidationError) -> 
     return "invalid setting " + "; ".join(problems)
 
 
-def load_settings(cls: type[S], **overrides: object) -> S:
+def load_settings(cls: type[S], **overrides: Any) -> S:
     """Build ``cls`` from the environment; on a bad value exit naming the variable."""
     try:
         return cls(**overrides)

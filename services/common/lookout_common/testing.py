@@ -18,8 +18,8 @@ import os
 import shutil
 import socket
 import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterator
 from urllib.parse import quote, urlsplit
 
 import psycopg2

@@ -1,7 +1,6 @@
 import math
 
 import pytest
-
 from lookout_common.series import (
     RuleBroken,
     SeriesKey,

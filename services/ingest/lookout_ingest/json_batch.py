@@ -11,7 +11,6 @@ import json
 from typing import Any
 
 import orjson
-
 from lookout_common.errors import ValidationFailed
 from lookout_common.series import (
     RuleBroken,

@@ -1,8 +1,7 @@
 from __future__ import annotations
 
-from pydantic import Field
-
 from lookout_common.settings import BaseServiceSettings, BrokerSettings
+from pydantic import Field
 
 
 class IngestSettings(BaseServiceSettings, BrokerSettings):

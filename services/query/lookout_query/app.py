@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import redis
 from flask import Blueprint, Flask, Response, current_app, jsonify
-from sqlalchemy import create_engine, text
-
 from lookout_common import __version__
 from lookout_common.db.connection import sqlalchemy_url
 from lookout_common.errors import LookoutError
@@ -16,6 +14,7 @@ from lookout_common.web import (
     install_request_ids,
     metrics_blueprint,
 )
+from sqlalchemy import create_engine, text
 
 from .catalogue import MetricCatalogue
 from .settings import QuerySettings

@@ -1,8 +1,7 @@
 from __future__ import annotations
 
-from pydantic import Field
-
 from lookout_common.settings import BaseServiceSettings, DatabaseSettings, RedisSettings
+from pydantic import Field
 
 
 class QuerySettings(BaseServiceSettings, DatabaseSettings, RedisSettings):

@@ -20,16 +20,6 @@ from typing import Any
 
 import pika
 import pika.exceptions
-from pika.adapters.blocking_connection import BlockingChannel
-from pika.spec import Basic, BasicProperties
-from prometheus_client import Counter, Gauge, Histogram
-from tenacity import (
-    RetryError,
-    Retrying,
-    retry_if_exception_type,
-    wait_exponential_jitter,
-)
-
 from lookout_common.broker import (
     DEAD_LETTER_EXCHANGE,
     INGEST_QUEUE,
@@ -40,6 +30,15 @@ from lookout_common.broker import (
 )
 from lookout_common.codec import decode_batch
 from lookout_common.errors import WireFormatError
+from pika.adapters.blocking_connection import BlockingChannel
+from pika.spec import Basic, BasicProperties
+from prometheus_client import Counter, Gauge, Histogram
+from tenacity import (
+    RetryError,
+    Retrying,
+    retry_if_exception_type,
+    wait_exponential_jitter,
+)
 
 from .settings import WorkerSettings
 from .store import InboundMessage, SampleStore, TransientStoreError, WriteOutcome
@@ -52,11 +51,15 @@ BATCH_SIZE = Histogram(
     buckets=(10, 100, 1_000, 5_000, 10_000, 20_000, 50_000, 100_000, 500_000),
 )
 DEAD_LETTERED = Counter("worker_dead_lettered_total", "Messages sent to the DLQ", ["reason"])
-WRITE_RETRIES = Counter("worker_write_retries_total", "Batch writes retried after a transient error")
+WRITE_RETRIES = Counter(
+    "worker_write_retries_total", "Batch writes retried after a transient error"
+)
 LAG = Histogram(
     "worker_end_to_end_lag_seconds", "From the ingest API's publish to commit",
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300),
 )
+STOP_CHECK_S = 0.5
+
 PENDING = Gauge("worker_pending_samples", "Samples received and not yet committed")
 
 
@@ -106,10 +109,11 @@ class BatchConsumer:
             log.info("consuming", extra={"queue": INGEST_QUEUE})
             batch_s = self.settings.worker_batch_ms / 1000
             while not self.stopping:
-                if self._batch_started is None:
-                    wait = 1.0
-                else:
-                    wait = max(0.0, self._batch_started + batch_s - time.monotonic())
+                # Never wait long in one call: a stop request is checked between calls.
+                wait = STOP_CHECK_S
+                if self._batch_started is not None:
+                    due_in = self._batch_started + batch_s - time.monotonic()
+                    wait = min(wait, max(0.0, due_in))
                 self._connection.process_data_events(time_limit=wait)
                 if self._batch_due():
                     self._flush()

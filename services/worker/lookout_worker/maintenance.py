@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import psycopg2
 import psycopg2.extensions
-from prometheus_client import Counter, Gauge
-
 from lookout_common.db.connection import connect
 from lookout_common.settings import StorageMode
+from prometheus_client import Counter, Gauge
 
 from .partitions import PartitionManager
 from .rollups import PlainRollups
@@ -42,7 +41,7 @@ class Maintenance:
 
     def run_once(self, conn: psycopg2.extensions.connection, now: datetime | None = None) -> bool:
         """One round; False if another worker holds the lock."""
-        now = now or datetime.now(timezone.utc)
+        now = now or datetime.now(UTC)
         with conn.cursor() as cur:
             cur.execute("SELECT pg_try_advisory_lock(%s)", (MAINTENANCE_LOCK_ID,))
             (locked,) = cur.fetchone()
@@ -94,7 +93,9 @@ class MaintenanceThread(threading.Thread):
         while not self.stopped.is_set():
             try:
                 if conn is None or conn.closed:
-                    conn = connect(self.maintenance.settings, application_name="lookout-maintenance")
+                    conn = connect(
+                        self.maintenance.settings, application_name="lookout-maintenance"
+                    )
                 if self.maintenance.run_once(conn):
                     MAINTENANCE_RUNS.labels("done").inc()
                     LAST_MAINTENANCE.set_to_current_time()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import date, datetime, timedelta, timezone
-from typing import Iterable
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, timedelta
 
 import psycopg2.extensions
 from psycopg2 import sql
@@ -22,7 +22,7 @@ def partition_name(day: date) -> str:
 
 
 def day_of_ms(ts_ms: int) -> date:
-    return datetime.fromtimestamp(ts_ms / 1000, tz=timezone.utc).date()
+    return datetime.fromtimestamp(ts_ms / 1000, tz=UTC).date()
 
 
 class PartitionManager:
@@ -55,7 +55,7 @@ class PartitionManager:
         with conn.cursor() as cur:
             cur.execute("SELECT pg_advisory_xact_lock(%s)", (PARTITION_LOCK_ID,))
             for day in wanted:
-                start = datetime.combine(day, datetime.min.time(), tzinfo=timezone.utc)
+                start = datetime.combine(day, datetime.min.time(), tzinfo=UTC)
                 cur.execute(
                     sql.SQL(
                         "CREATE TABLE IF NOT EXISTS {} PARTITION OF samples"

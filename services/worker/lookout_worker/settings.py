@@ -1,8 +1,7 @@
 from __future__ import annotations
 
-from pydantic import Field
-
 from lookout_common.settings import BaseServiceSettings, BrokerSettings, DatabaseSettings
+from pydantic import Field
 
 
 class WorkerSettings(BaseServiceSettings, DatabaseSettings, BrokerSettings):

@@ -22,18 +22,19 @@ from __future__ import annotations
 import io
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from datetime import date
+from typing import Any
 
 import numpy as np
 import psycopg2
 import psycopg2.errors
 import psycopg2.extensions
-from prometheus_client import Counter, Histogram
-
 from lookout_common.codec import SampleBatch
 from lookout_common.db.connection import connect
 from lookout_common.settings import StorageMode
+from prometheus_client import Counter, Histogram
 
 from .copy_format import COPY_SAMPLES_SQL, encode_sample_rows
 from .partitions import PartitionManager, day_of_ms
@@ -199,7 +200,7 @@ class SampleStore:
             unique.setdefault(message.message_id, message)
         ids = self.series.resolve(conn, {k for m in unique.values() for k in m.batch.series})
         if self._mode is StorageMode.POSTGRES:
-            days = set()
+            days: set[date] = set()
             for message in unique.values():
                 if len(message.batch):
                     day_numbers = np.unique(message.batch.time_ms // DAY_MS)

@@ -1,6 +1,5 @@
 import psycopg2
 import pytest
-
 from lookout_common.db.schema import migrate
 from lookout_common.settings import StorageMode
 from lookout_common.testing import timescaledb_available

@@ -4,11 +4,10 @@ late samples included, and both equal what the raw samples say."""
 import random
 import time
 from collections import defaultdict
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import psycopg2
 import pytest
-
 from lookout_common.codec import SampleBatch
 from lookout_common.db.schema import migrate
 from lookout_common.series import Sample, SeriesKey
@@ -85,7 +84,7 @@ def load_and_roll_up(url: str, mode: StorageMode) -> None:
 
 def roll_up(settings: WorkerSettings, mode: StorageMode, conn) -> None:
     if mode is StorageMode.POSTGRES:
-        assert Maintenance(settings, mode).run_once(conn, now=datetime.now(timezone.utc))
+        assert Maintenance(settings, mode).run_once(conn, now=datetime.now(UTC))
     else:
         TimescaleRollups().refresh(conn, None, None)
 
@@ -123,7 +122,7 @@ def test_plain_retention_drops_old_partitions_and_rollups(fresh_database_url):
                               retention_raw_days=2, retention_1m_days=3)
     migrate(settings)
     store = SampleStore(settings, StorageMode.POSTGRES)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     key = SeriesKey("kept", ())
     times = [now - timedelta(days=d) for d in (0, 1, 4)]
     batch = SampleBatch.from_samples([Sample(key, int(t.timestamp() * 1000), 1.0) for t in times])

@@ -3,11 +3,10 @@
 import math
 import struct
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 import pytest
-
 from lookout_common.codec import SampleBatch
 from lookout_common.series import Sample, SeriesKey
 from lookout_worker.store import InboundMessage, SampleStore, touched_minute_ranges
@@ -87,7 +86,7 @@ def test_old_and_late_samples_get_partitions(store, db, mode):
     if mode.value == "postgres":
         names = {r[0] for r in query(db, """SELECT c.relname FROM pg_inherits i
                  JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'samples'::regclass""")}
-        day = datetime.fromtimestamp(old / 1000, tz=timezone.utc)
+        day = datetime.fromtimestamp(old / 1000, tz=UTC)
         assert f"samples_p{day:%Y%m%d}" in names
 
 

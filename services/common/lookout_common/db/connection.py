@@ -27,7 +27,7 @@ def connect(
 
 def sqlalchemy_url(database_url: str) -> str:
     """The same URL for SQLAlchemy, naming the psycopg2 driver explicitly."""
-    scheme, rest = database_url.split("://", 1)
+    _scheme, rest = database_url.split("://", 1)
     return f"postgresql+psycopg2://{rest}"
 
 
@@ -60,7 +60,8 @@ def drop_database(database_url: str) -> None:
     conn.autocommit = True
     try:
         with conn.cursor() as cur:
-            cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+            statement = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
+            cur.execute(statement.format(sql.Identifier(name)))
     finally:
         conn.close()
 

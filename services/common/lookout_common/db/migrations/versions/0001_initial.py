@@ -143,7 +143,9 @@ CREATE TABLE rollup_invalidations (
 
 
 def upgrade() -> None:
-    attributes = op.get_context().config.attributes
+    config = op.get_context().config
+    assert config is not None, "run through lookout_common.db.schema.migrate"
+    attributes = config.attributes
     mode = attributes["storage_mode"]
     op.execute(COMMON)
     op.execute(

@@ -1,0 +1,59 @@
+"""Migrations: versioned, safe to re-run, and the storage mode is kept."""
+
+import psycopg2
+import pytest
+
+from lookout_common.db.schema import StorageModeError, migrate, stored_storage_mode
+from lookout_common.settings import DatabaseSettings, StorageMode
+
+
+def tables(url):
+    conn = psycopg2.connect(url)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT version_num FROM alembic_version")
+            version = cur.fetchall()
+            cur.execute("SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace"
+                        " AND relkind IN ('r', 'p', 'v') ORDER BY 1")
+            return version, [r[0] for r in cur.fetchall()]
+    finally:
+        conn.close()
+
+
+def test_migrate_twice_changes_nothing(fresh_database_url):
+    settings = DatabaseSettings(database_url=fresh_database_url, storage_mode=StorageMode.POSTGRES)
+    assert migrate(settings) is StorageMode.POSTGRES
+    first = tables(fresh_database_url)
+    assert migrate(settings) is StorageMode.POSTGRES
+    assert tables(fresh_database_url) == first
+    assert first[0] == [("0001",)]
+    assert {"series", "samples", "samples_1m", "samples_1h", "ingested_messages",
+            "rollup_invalidations", "lookout_meta"} <= set(first[1])
+
+
+def test_contradicting_storage_mode_is_refused(fresh_database_url):
+    migrate(DatabaseSettings(database_url=fresh_database_url, storage_mode=StorageMode.POSTGRES))
+    with pytest.raises(StorageModeError, match="STORAGE_MODE=timescaledb but this database was "
+                                                "created in postgres mode"):
+        stored_storage_mode(DatabaseSettings(database_url=fresh_database_url,
+                                             storage_mode=StorageMode.TIMESCALEDB))
+    # auto accepts whatever the database already is.
+    assert stored_storage_mode(DatabaseSettings(database_url=fresh_database_url)) is \
+        StorageMode.POSTGRES
+
+
+def test_concurrent_migrations_do_not_race(fresh_database_url):
+    """Services starting together each run the migrations (separate processes)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "DATABASE_URL": fresh_database_url, "STORAGE_MODE": "postgres"}
+    lookout = [sys.executable, "-c", "from lookout_common.cli import main; main()", "migrate"]
+    procs = [subprocess.Popen(lookout, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) for _ in range(3)]
+    results = [p.communicate(timeout=120) + (p.returncode,) for p in procs]
+    for out, err, code in results:
+        assert code == 0, err
+        assert "schema is up to date (storage mode: postgres)" in out
+    assert tables(fresh_database_url)[0] == [("0001",)]
