@@ -92,7 +92,9 @@ class ServiceProcess:
 
 class TcpProxy:
     """Forwards 127.0.0.1:<port> to a server; ``cut()`` drops every connection and
-    refuses new ones (the server looks down), ``restore()`` lets them through again."""
+    refuses new ones (the server looks down), ``restore()`` lets them through again;
+    ``freeze()`` keeps connections open but holds every byte (the server hangs)
+    until ``thaw()``."""
 
     def __init__(self, target_port: int, target_host: str = "127.0.0.1") -> None:
         self.target = (target_host, target_port)
@@ -101,6 +103,13 @@ class TcpProxy:
         self._lock = threading.Lock()
         self._listener: socket.socket | None = None
         self._open = False
+        self._frozen = False
+
+    def freeze(self) -> None:
+        self._frozen = True
+
+    def thaw(self) -> None:
+        self._frozen = False
 
     def start(self) -> TcpProxy:
         self.restore()
@@ -160,6 +169,8 @@ class TcpProxy:
                 data = src.recv(65536)
                 if not data:
                     break
+                while self._frozen and self._open:
+                    time.sleep(0.02)
                 dst.sendall(data)
         except OSError:
             pass

@@ -219,3 +219,31 @@ def test_sigterm_writes_what_was_received_then_exits(stack, amqp_url, rabbit_adm
     assert "stopping: writing what was received" in worker.log_tail()
     wait_until(lambda: rabbit_admin.queue(vhost, "metrics.ingest").get("messages") == 0, 30,
                "the queue to be empty (all acked)")
+
+
+def test_broker_that_stops_confirming_is_503_in_time(stack, amqp_url):
+    broker = urlsplit(amqp_url)
+    proxy = TcpProxy(broker.port or 5672).start()
+    via_proxy = amqp_url.replace(f":{broker.port or 5672}/", f":{proxy.port}/")
+    try:
+        # A long heartbeat: only the confirm timeout can notice the hang in time.
+        # One gunicorn worker, so both requests use the same (connected) publisher.
+        ingest = stack.ingest(AMQP_URL=via_proxy, BROKER_HEARTBEAT_S="60",
+                              BROKER_CONFIRM_TIMEOUT_S="2", INGEST_WORKERS="1")
+        now = int(time.time() * 1000)
+        assert post(ingest.url, [{"name": "hang", "value": 1, "timestamp": now}]).status_code == 202
+        proxy.freeze()
+        started = time.monotonic()
+        r = post(ingest.url, [{"name": "hang", "value": 2, "timestamp": now + 1}])
+        waited = time.monotonic() - started
+        assert r.status_code == 503
+        assert r.json()["error"]["message"] == (
+            "message broker unavailable, retry later (the broker did not confirm within 2 s)")
+        assert "Retry-After" in r.headers
+        assert 1.5 < waited < 10  # the confirm timeout, not a heartbeat or a TCP timeout
+        proxy.thaw()
+        wait_until(lambda: post(ingest.url, [{"name": "hang", "value": 3,
+                                              "timestamp": now + 2}]).status_code == 202,
+                   30, "ingest to accept again", interval=0.5)
+    finally:
+        proxy.cut()

@@ -24,12 +24,13 @@ import msgpack
 import numpy as np
 
 from .errors import WireFormatError
-from .series import RuleBroken, Sample, SeriesKey, check_labels, check_metric_name
+from .series import RuleBroken, Sample, SeriesKey, SeriesKeyCache
 
 WIRE_VERSION = 1
 CONTENT_TYPE = "application/x-lookout-batch+msgpack"
 # Two days short of year 10000, so the day partition after any sample still exists.
 _MAX_TIME_MS = 253_402_128_000_000
+_series = SeriesKeyCache()
 
 
 @dataclass(frozen=True)
@@ -84,9 +85,9 @@ def decode_batch(body: bytes) -> SampleBatch:
         version = doc.get("v") if isinstance(doc, dict) else None
         raise WireFormatError(f"unsupported batch version {version!r}, expected {WIRE_VERSION}")
     series = _decode_series(doc.get("series"))
-    index = _column(doc, "index", np.int64)
-    time_ms = _column(doc, "time_ms", np.int64)
-    value = _column(doc, "value", np.float64)
+    index = _column(doc, "index", "iu")
+    time_ms = _column(doc, "time_ms", "iu")
+    value = _column(doc, "value", "iuf")
     if not len(index) == len(time_ms) == len(value):
         raise WireFormatError(
             f"columns differ in length: index {len(index)}, time_ms {len(time_ms)}, "
@@ -96,7 +97,9 @@ def decode_batch(body: bytes) -> SampleBatch:
         raise WireFormatError(f"series index out of range 0..{len(series) - 1}")
     if len(time_ms) and (time_ms.min() < 0 or time_ms.max() >= _MAX_TIME_MS):
         raise WireFormatError("a timestamp is outside 1970-01-01 .. 9999-12-29")
-    return SampleBatch(series, index.astype(np.int32), time_ms, value)
+    return SampleBatch(
+        series, index.astype(np.int32), time_ms.astype(np.int64), value.astype(np.float64)
+    )
 
 
 def _decode_series(raw: Any) -> list[SeriesKey]:
@@ -106,27 +109,26 @@ def _decode_series(raw: Any) -> list[SeriesKey]:
     for i, entry in enumerate(raw):
         if not (isinstance(entry, list) and len(entry) == 2 and isinstance(entry[1], list)):
             raise WireFormatError(f"series {i}: expected [metric, [[name, value], ...]]")
+        pairs = entry[1]
+        if not all(isinstance(p, list) and len(p) == 2 for p in pairs):
+            raise WireFormatError(f"series {i}: label must be a [name, value] pair")
         try:
-            pairs = {}
-            for pair in entry[1]:
-                if not (isinstance(pair, list) and len(pair) == 2):
-                    raise RuleBroken("labels", "label must be a [name, value] pair")
-                pairs[pair[0]] = pair[1]
-            keys.append(SeriesKey(check_metric_name(entry[0]), check_labels(pairs)))
+            keys.append(_series.get(entry[0], dict(pairs)))
         except (RuleBroken, TypeError) as exc:
             raise WireFormatError(f"series {i}: {exc}") from None
     return keys
 
 
-def _column(doc: dict[str, Any], name: str, dtype: type) -> np.ndarray:
+def _column(doc: dict[str, Any], name: str, kinds: str) -> np.ndarray:
+    """``doc[name]`` as an array whose dtype kind is one of ``kinds`` (i, u, f)."""
     raw = doc.get(name)
     if not isinstance(raw, list):
         raise WireFormatError(f"batch needs a '{name}' list")
-    if any(isinstance(x, bool) or not isinstance(x, (int, float)) for x in raw):
-        raise WireFormatError(f"'{name}' must hold only numbers")
-    if dtype is np.int64 and any(not isinstance(x, int) for x in raw):
-        raise WireFormatError(f"'{name}' must hold only integers")
     try:
-        return np.asarray(raw, dtype=dtype)
+        column = np.asarray(raw)
     except (OverflowError, ValueError) as exc:
         raise WireFormatError(f"'{name}': {exc}") from None
+    if len(column) and column.dtype.kind not in kinds:
+        expected = "integers" if kinds == "iu" else "numbers"
+        raise WireFormatError(f"'{name}' must hold only {expected}")
+    return column

@@ -130,7 +130,7 @@ def check_value(value: object, field: str = "value") -> float:
 
 # Unix times at or above this are read as milliseconds: 1e11 s is the year 5138,
 # 1e11 ms is March 1973, so the two ranges cannot be confused in the accepted window.
-_MS_THRESHOLD = 100_000_000_000
+MS_THRESHOLD = 100_000_000_000
 
 
 def parse_timestamp_ms(ts: object, field: str = "timestamp") -> int:
@@ -140,7 +140,7 @@ def parse_timestamp_ms(ts: object, field: str = "timestamp") -> int:
     if isinstance(ts, (int, float)):
         if not math.isfinite(ts):
             raise RuleBroken(field, "timestamp must be finite")
-        return round(ts) if abs(ts) >= _MS_THRESHOLD else round(ts * 1000)
+        return round(ts) if abs(ts) >= MS_THRESHOLD else round(ts * 1000)
     if isinstance(ts, str):
         text = ts.strip()
         if text.endswith(("Z", "z")):
@@ -176,6 +176,33 @@ def format_ms(ts_ms: int) -> str:
 
 def series_key(metric: object, labels: object, labels_field: str = "labels") -> SeriesKey:
     return SeriesKey(check_metric_name(metric), check_labels(labels, field=labels_field))
+
+
+class SeriesKeyCache:
+    """Validated series keys by their raw form, so a series seen again is not
+    validated again (the common case: agents send the same series every interval).
+
+    Only keys that passed validation are stored; anything unusual (a non-object
+    label set, unhashable values) takes the full path, which raises the right error.
+    The cache is emptied when it reaches ``limit`` entries.
+    """
+
+    def __init__(self, limit: int = 100_000) -> None:
+        self._keys: dict[object, SeriesKey] = {}
+        self._limit = limit
+
+    def get(self, metric: object, labels: object, labels_field: str = "labels") -> SeriesKey:
+        try:
+            raw = (metric, tuple(labels.items()) if isinstance(labels, dict) else labels)
+            key = self._keys.get(raw)
+        except TypeError:  # unhashable: certainly not a valid series
+            return series_key(metric, labels, labels_field)
+        if key is None:
+            key = series_key(metric, labels, labels_field)
+            if len(self._keys) >= self._limit:
+                self._keys.clear()
+            self._keys[raw] = key
+        return key
 
 
 def group_by_series(samples: Iterable[Sample]) -> dict[SeriesKey, list[Sample]]:

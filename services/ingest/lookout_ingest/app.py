@@ -18,7 +18,6 @@ from lookout_common.broker import (
 )
 from lookout_common.codec import CONTENT_TYPE, SampleBatch, encode_batch
 from lookout_common.errors import PayloadTooLarge, ServiceUnavailable, ValidationFailed
-from lookout_common.series import Sample
 from lookout_common.web import (
     health_blueprint,
     install_error_handlers,
@@ -80,14 +79,14 @@ def request_body(limit: int) -> bytes:
     return body
 
 
-def publish_samples(samples: list[Sample], protocol: str) -> str:
+def publish_batch(batch: SampleBatch, protocol: str) -> str:
     """Publish one message and wait for the broker's confirm; 503 on any failure."""
     settings: IngestSettings = current_app.extensions["lookout.settings"]
     publisher: ConfirmingPublisher = current_app.extensions["lookout.publisher"]
     message_id = uuid.uuid4().hex
     try:
         publisher.publish(
-            encode_batch(SampleBatch.from_samples(samples)),
+            encode_batch(batch),
             message_id=message_id,
             content_type=CONTENT_TYPE,
             headers={REQUEST_ID_HEADER: g.request_id, "x-lookout-protocol": protocol},
@@ -100,7 +99,7 @@ def publish_samples(samples: list[Sample], protocol: str) -> str:
         raise ServiceUnavailable(
             f"message broker unavailable, retry later ({exc})", settings.ingest_retry_after_s
         ) from None
-    INGEST_POINTS.labels(protocol).inc(len(samples))
+    INGEST_POINTS.labels(protocol).inc(len(batch))
     return message_id
 
 
@@ -111,12 +110,12 @@ def post_json_metrics() -> tuple[Response, int]:
     try:
         settings: IngestSettings = current_app.extensions["lookout.settings"]
         body = request_body(settings.ingest_max_body_bytes)
-        samples = parse_json_batch(body, now_ms=int(time.time() * 1000))
-        message_id = publish_samples(samples, "json") if samples else None
+        batch = parse_json_batch(body, now_ms=int(time.time() * 1000))
+        message_id = publish_batch(batch, "json") if len(batch) else None
         code = 202
-        log.debug("accepted", extra={"request_id": g.request_id, "samples": len(samples),
+        log.debug("accepted", extra={"request_id": g.request_id, "samples": len(batch),
                                      "message_id": message_id})
-        return jsonify({"status": "accepted", "samples": len(samples),
+        return jsonify({"status": "accepted", "samples": len(batch),
                         "message_id": message_id}), 202
     except Exception as exc:
         code = getattr(exc, "status", None) or getattr(exc, "code", None) or 500

@@ -10,36 +10,47 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import numpy as np
 import orjson
+from lookout_common.codec import SampleBatch
 from lookout_common.errors import ValidationFailed
 from lookout_common.series import (
+    MS_THRESHOLD,
     RuleBroken,
-    Sample,
+    SeriesKey,
+    SeriesKeyCache,
     check_timestamp_window,
     check_value,
     parse_timestamp_ms,
-    series_key,
 )
 
 ITEM_FIELDS = frozenset({"name", "value", "labels", "tags", "timestamp"})
 MAX_REPORTED_ERRORS = 20
+_series = SeriesKeyCache()
 
 
-def parse_json_batch(body: bytes, now_ms: int) -> list[Sample]:
+def parse_json_batch(body: bytes, now_ms: int) -> SampleBatch:
     doc = _load_json(body)
     if not isinstance(doc, list):
         raise ValidationFailed(
             f"request body must be a JSON array of samples, got a JSON {_json_type(doc)}"
         )
-    samples: list[Sample] = []
+    positions: dict[SeriesKey, int] = {}
+    index_column: list[int] = []
+    time_column: list[int] = []
+    value_column: list[float] = []
     problems: list[dict[str, Any]] = []
     for index, item in enumerate(doc):
         try:
-            samples.append(parse_item(item, now_ms))
+            key, ts_ms, value = parse_item(item, now_ms)
         except RuleBroken as exc:
             problems.append({"index": index, "field": exc.field, "message": exc.message})
             if len(problems) >= MAX_REPORTED_ERRORS:
                 break
+            continue
+        index_column.append(positions.setdefault(key, len(positions)))
+        time_column.append(ts_ms)
+        value_column.append(value)
     if problems:
         first = problems[0]
         raise ValidationFailed(
@@ -50,7 +61,12 @@ def parse_json_batch(body: bytes, now_ms: int) -> list[Sample]:
             field=first["field"],
             errors=problems,
         )
-    return samples
+    return SampleBatch(
+        list(positions),
+        np.array(index_column, dtype=np.int32),
+        np.array(time_column, dtype=np.int64),
+        np.array(value_column, dtype=np.float64),
+    )
 
 
 def _load_json(body: bytes) -> Any:
@@ -66,29 +82,35 @@ def _load_json(body: bytes) -> Any:
         raise ValidationFailed(f"request body is not valid JSON: {error}") from None
 
 
-def parse_item(item: object, now_ms: int) -> Sample:
+def parse_item(item: object, now_ms: int) -> tuple[SeriesKey, int, float]:
     if not isinstance(item, dict):
         raise RuleBroken("item", f"each item must be a JSON object, got a JSON {_json_type(item)}")
-    unknown = sorted(set(item) - ITEM_FIELDS)
-    if unknown:
+    if not item.keys() <= ITEM_FIELDS:
+        unknown = sorted(set(item) - ITEM_FIELDS)[0]
         raise RuleBroken(
-            unknown[0],
-            f"unknown field {unknown[0]!r} (allowed: name, value, labels or tags, timestamp)",
+            unknown, f"unknown field {unknown!r} (allowed: name, value, labels or tags, timestamp)"
         )
     if "name" not in item:
         raise RuleBroken("name", "field 'name' is required")
     if "value" not in item:
         raise RuleBroken("value", "field 'value' is required")
-    if "labels" in item and "tags" in item:
-        raise RuleBroken("tags", "give either 'labels' or 'tags', not both")
-    label_field = "tags" if "tags" in item else "labels"
-    key = series_key(item["name"], item.get(label_field), labels_field=label_field)
-    value = check_value(item["value"])
-    if item.get("timestamp") is None:
-        ts_ms = now_ms
+    if "tags" in item:
+        if "labels" in item:
+            raise RuleBroken("tags", "give either 'labels' or 'tags', not both")
+        key = _series.get(item["name"], item["tags"], "tags")
     else:
-        ts_ms = check_timestamp_window(parse_timestamp_ms(item["timestamp"]), now_ms)
-    return Sample(key, ts_ms, value)
+        key = _series.get(item["name"], item.get("labels"))
+    value = item["value"]
+    if type(value) is not float:  # the common case needs no further checks
+        value = check_value(value)
+    ts = item.get("timestamp")
+    if ts is None:
+        ts_ms = now_ms
+    elif type(ts) is int and ts >= MS_THRESHOLD:  # unix milliseconds, the common case
+        ts_ms = check_timestamp_window(ts, now_ms)
+    else:
+        ts_ms = check_timestamp_window(parse_timestamp_ms(ts), now_ms)
+    return key, ts_ms, value
 
 
 def _json_type(value: object) -> str:

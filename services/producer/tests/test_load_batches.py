@@ -56,8 +56,9 @@ def test_the_body_is_a_json_array_that_passes_lookouts_validation() -> None:
 
 def test_the_ingest_api_accepts_the_body() -> None:
     json_batch = pytest.importorskip("lookout_ingest.json_batch")
-    samples = json_batch.parse_json_batch(LoadBatches(range(50), seed=1).body(200, NOW_MS),
-                                          now_ms=NOW_MS)
+    batch = json_batch.parse_json_batch(LoadBatches(range(50), seed=1).body(200, NOW_MS),
+                                        now_ms=NOW_MS)
+    samples = batch.samples()
     assert len(samples) == 200
     assert len({(s.series, s.timestamp_ms) for s in samples}) == 200
 

@@ -6,7 +6,7 @@ from pydantic import Field
 
 class WorkerSettings(BaseServiceSettings, DatabaseSettings, BrokerSettings):
     worker_batch_samples: int = Field(20_000, ge=1, le=5_000_000)
-    worker_batch_ms: int = Field(250, ge=1, le=60_000)
+    worker_batch_ms: int = Field(100, ge=1, le=60_000)
     worker_prefetch: int = Field(2_000, ge=1, le=65_535)
     worker_series_cache_size: int = Field(1_000_000, ge=1_000)
     worker_maintenance_interval_s: float = Field(15.0, gt=0)
