@@ -2,7 +2,6 @@
 
 import pika
 import pytest
-
 from lookout_common.broker import (
     DEAD_LETTER_QUEUE,
     INGEST_QUEUE,
@@ -38,7 +37,7 @@ def test_changed_queue_arguments_are_named(amqp_url):
     connection = pika.BlockingConnection(connection_parameters(first, "test"))
     try:
         declare_topology(connection.channel(), first)
-        with pytest.raises(TopologyMismatch, match="queue metrics.ingest exists with other arguments"):
+        with pytest.raises(TopologyMismatch, match=r"queue metrics\.ingest exists with other arguments"):
             declare_topology(connection.channel(),
                              BrokerSettings(amqp_url=amqp_url, broker_queue_max_length=20))
     finally:

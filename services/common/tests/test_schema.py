@@ -2,7 +2,6 @@
 
 import psycopg2
 import pytest
-
 from lookout_common.db.schema import StorageModeError, migrate, stored_storage_mode
 from lookout_common.settings import DatabaseSettings, StorageMode
 
@@ -52,7 +51,7 @@ def test_concurrent_migrations_do_not_race(fresh_database_url):
     lookout = [sys.executable, "-c", "from lookout_common.cli import main; main()", "migrate"]
     procs = [subprocess.Popen(lookout, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               text=True) for _ in range(3)]
-    results = [p.communicate(timeout=120) + (p.returncode,) for p in procs]
+    results = [(*p.communicate(timeout=120), p.returncode) for p in procs]
     for out, err, code in results:
         assert code == 0, err
         assert "schema is up to date (storage mode: postgres)" in out

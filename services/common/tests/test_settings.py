@@ -5,7 +5,6 @@ import subprocess
 import sys
 
 import pytest
-
 from lookout_common.settings import SettingsError, load_settings
 from lookout_worker.settings import WorkerSettings
 
