@@ -25,12 +25,12 @@ from pathlib import Path
 import numpy as np
 import psutil
 import psycopg2
+
 from lookout_common.db.connection import drop_database, ensure_database
 from lookout_common.db.schema import migrate
 from lookout_common.settings import DatabaseSettings
 from lookout_common.testing import RabbitAdmin
 from lookout_worker.copy_format import COPY_SAMPLES_SQL, encode_sample_rows
-
 from tests.stack import ServiceProcess, free_port, wait_until
 
 

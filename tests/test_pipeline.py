@@ -11,19 +11,16 @@ from urllib.parse import urlsplit
 import psycopg2
 import pytest
 import requests
+
 from lookout_common.settings import StorageMode
-from lookout_common.testing import timescaledb_available, vhost_of
+from lookout_common.testing import vhost_of
 
 from .stack import ServiceProcess, TcpProxy, free_port, wait_until
 
 
-@pytest.fixture(params=[StorageMode.POSTGRES, StorageMode.TIMESCALEDB], ids=lambda m: m.value)
-def mode(request, servers):
-    if request.param is StorageMode.TIMESCALEDB:
-        ok, why = timescaledb_available(servers)
-        if not ok:
-            pytest.skip(f"TimescaleDB mode not tested: {why}")
-    return request.param
+@pytest.fixture
+def mode(storage_mode):
+    return storage_mode
 
 
 class Stack:

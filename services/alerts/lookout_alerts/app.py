@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask
+
 from lookout_common import __version__
 from lookout_common.db.connection import check_database
 from lookout_common.web import (

@@ -31,6 +31,18 @@ class ValidationFailed(LookoutError):
     type = "validation_error"
 
 
+class BadRequest(LookoutError):
+    """A request parameter is malformed."""
+
+    status = 400
+    type = "bad_request"
+
+
+class NotFound(LookoutError):
+    status = 404
+    type = "not_found"
+
+
 class PayloadTooLarge(LookoutError):
     status = 413
     type = "payload_too_large"

@@ -27,6 +27,7 @@ import pytest
 import requests
 
 from .db.connection import drop_database, ensure_database
+from .settings import StorageMode
 
 
 @dataclass(frozen=True)
@@ -204,3 +205,14 @@ def vhost_of(amqp_url: str) -> str:
     from urllib.parse import unquote
 
     return unquote(urlsplit(amqp_url).path.lstrip("/"))
+
+
+@pytest.fixture(params=[StorageMode.POSTGRES, StorageMode.TIMESCALEDB], ids=lambda m: m.value)
+def storage_mode(request: pytest.FixtureRequest, servers: ServerUrls) -> StorageMode:
+    """Run the test in each storage mode; TimescaleDB only where the server has it."""
+    mode: StorageMode = request.param
+    if mode is StorageMode.TIMESCALEDB:
+        ok, why = timescaledb_available(servers)
+        if not ok:
+            pytest.skip(f"TimescaleDB mode not tested: {why}")
+    return mode

@@ -2,6 +2,7 @@
 
 import pika
 import pytest
+
 from lookout_common.broker import (
     DEAD_LETTER_QUEUE,
     INGEST_QUEUE,

@@ -4,6 +4,7 @@ import struct
 import msgpack
 import numpy as np
 import pytest
+
 from lookout_common.codec import SampleBatch, decode_batch, encode_batch
 from lookout_common.errors import WireFormatError
 from lookout_common.series import Sample, SeriesKey

@@ -2,6 +2,7 @@
 
 import psycopg2
 import pytest
+
 from lookout_common.db.schema import StorageModeError, migrate, stored_storage_mode
 from lookout_common.settings import DatabaseSettings, StorageMode
 

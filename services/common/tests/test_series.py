@@ -1,6 +1,7 @@
 import math
 
 import pytest
+
 from lookout_common.series import (
     RuleBroken,
     SeriesKey,

@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import pytest
+
 from lookout_common.settings import SettingsError, load_settings
 from lookout_worker.settings import WorkerSettings
 

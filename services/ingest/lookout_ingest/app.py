@@ -8,6 +8,8 @@ import uuid
 import zlib
 
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
+from prometheus_client import Counter, Histogram
+
 from lookout_common import __version__
 from lookout_common.broker import (
     REQUEST_ID_HEADER,
@@ -24,7 +26,6 @@ from lookout_common.web import (
     install_request_ids,
     metrics_blueprint,
 )
-from prometheus_client import Counter, Histogram
 
 from .json_batch import parse_json_batch
 from .settings import IngestSettings

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import orjson
+
 from lookout_common.codec import SampleBatch
 from lookout_common.errors import ValidationFailed
 from lookout_common.series import (

@@ -6,6 +6,7 @@ import time
 import orjson
 import pika
 import pytest
+
 from lookout_common.broker import INGEST_QUEUE, connection_parameters, declare_topology
 from lookout_common.codec import decode_batch
 from lookout_ingest.app import create_app

@@ -1,7 +1,8 @@
 from __future__ import annotations
 
-from lookout_common.settings import BaseServiceSettings
 from pydantic import Field
+
+from lookout_common.settings import BaseServiceSettings
 
 METRICS_PATH = "/api/v1/metrics"
 

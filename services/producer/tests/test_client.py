@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+
 from lookout_producer.client import IngestClient, Outcome
 from lookout_producer.load_batches import LoadBatches
 from lookout_producer.points import MetricPoint

@@ -4,6 +4,7 @@ from collections import defaultdict
 
 import orjson
 import pytest
+
 from lookout_common.series import check_labels, check_metric_name, check_value
 from lookout_producer.load_batches import LOAD_METRIC, LoadBatches, series_label
 

@@ -9,6 +9,7 @@ from collections import defaultdict
 from typing import Any
 
 import pytest
+
 from lookout_producer.client import IngestClient, SendStats
 from lookout_producer.load_runner import LoadPlan, run_load
 

@@ -5,6 +5,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 import pytest
+
 from lookout_common.series import check_labels, check_metric_name, check_value
 from lookout_producer.services_demo import (
     BASELINES,

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+
 from lookout_common.settings import SettingsError, load_settings
 from lookout_producer.settings import ProducerSettings
 

@@ -6,6 +6,7 @@ from collections import defaultdict
 from collections.abc import Callable
 
 import pytest
+
 from lookout_common.series import check_labels, check_metric_name, check_value
 from lookout_producer.points import MetricPoint
 from lookout_producer.signals_demo import (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask
+
 from lookout_common.log_config import configure_logging
 from lookout_common.serving import serve
 from lookout_common.settings import load_settings

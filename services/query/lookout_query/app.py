@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import redis
 from flask import Blueprint, Flask, Response, current_app, jsonify
+from sqlalchemy import create_engine, text
+
 from lookout_common import __version__
 from lookout_common.db.connection import sqlalchemy_url
-from lookout_common.errors import LookoutError
+from lookout_common.errors import BadRequest, NotFound
 from lookout_common.series import RuleBroken, check_metric_name
 from lookout_common.web import (
     health_blueprint,
@@ -14,21 +16,9 @@ from lookout_common.web import (
     install_request_ids,
     metrics_blueprint,
 )
-from sqlalchemy import create_engine, text
 
 from .catalogue import MetricCatalogue
 from .settings import QuerySettings
-
-
-class NotFound(LookoutError):
-    status = 404
-    type = "not_found"
-
-
-class BadRequest(LookoutError):
-    status = 400
-    type = "bad_request"
-
 
 bp = Blueprint("catalogue", __name__)
 

@@ -1,7 +1,8 @@
 from __future__ import annotations
 
-from lookout_common.settings import BaseServiceSettings, DatabaseSettings, RedisSettings
 from pydantic import Field
+
+from lookout_common.settings import BaseServiceSettings, DatabaseSettings, RedisSettings
 
 
 class QuerySettings(BaseServiceSettings, DatabaseSettings, RedisSettings):

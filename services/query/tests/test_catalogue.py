@@ -2,6 +2,7 @@
 
 import psycopg2
 import pytest
+
 from lookout_common.db.schema import migrate
 from lookout_common.settings import StorageMode
 from lookout_query.app import create_app

@@ -8,6 +8,8 @@ import threading
 from types import FrameType
 
 from flask import Flask
+from werkzeug.serving import make_server
+
 from lookout_common import __version__
 from lookout_common.broker import check_broker
 from lookout_common.db.connection import check_database
@@ -15,7 +17,6 @@ from lookout_common.db.schema import migrate
 from lookout_common.log_config import configure_logging
 from lookout_common.settings import load_settings
 from lookout_common.web import health_blueprint, metrics_blueprint
-from werkzeug.serving import make_server
 
 from .consumer import BatchConsumer
 from .maintenance import Maintenance, MaintenanceThread

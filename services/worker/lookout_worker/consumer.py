@@ -20,6 +20,16 @@ from typing import Any
 
 import pika
 import pika.exceptions
+from pika.adapters.blocking_connection import BlockingChannel
+from pika.spec import Basic, BasicProperties
+from prometheus_client import Counter, Gauge, Histogram
+from tenacity import (
+    RetryError,
+    Retrying,
+    retry_if_exception_type,
+    wait_exponential_jitter,
+)
+
 from lookout_common.broker import (
     DEAD_LETTER_EXCHANGE,
     INGEST_QUEUE,
@@ -30,15 +40,6 @@ from lookout_common.broker import (
 )
 from lookout_common.codec import decode_batch
 from lookout_common.errors import WireFormatError
-from pika.adapters.blocking_connection import BlockingChannel
-from pika.spec import Basic, BasicProperties
-from prometheus_client import Counter, Gauge, Histogram
-from tenacity import (
-    RetryError,
-    Retrying,
-    retry_if_exception_type,
-    wait_exponential_jitter,
-)
 
 from .settings import WorkerSettings
 from .store import InboundMessage, SampleStore, TransientStoreError, WriteOutcome

@@ -11,9 +11,10 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg2
 import psycopg2.extensions
+from prometheus_client import Counter, Gauge
+
 from lookout_common.db.connection import connect
 from lookout_common.settings import StorageMode
-from prometheus_client import Counter, Gauge
 
 from .partitions import PartitionManager
 from .rollups import PlainRollups

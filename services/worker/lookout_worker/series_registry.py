@@ -7,8 +7,9 @@ from collections.abc import Iterable
 
 import psycopg2.extensions
 from cachetools import LRUCache
-from lookout_common.series import SeriesKey
 from prometheus_client import Counter
+
+from lookout_common.series import SeriesKey
 
 SERIES_CREATED = Counter("worker_series_created_total", "Series rows created by this worker")
 SERIES_CACHE = Counter("worker_series_cache_total", "Series id lookups", ["result"])

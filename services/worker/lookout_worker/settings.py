@@ -1,7 +1,8 @@
 from __future__ import annotations
 
-from lookout_common.settings import BaseServiceSettings, BrokerSettings, DatabaseSettings
 from pydantic import Field
+
+from lookout_common.settings import BaseServiceSettings, BrokerSettings, DatabaseSettings
 
 
 class WorkerSettings(BaseServiceSettings, DatabaseSettings, BrokerSettings):

@@ -31,10 +31,11 @@ import numpy as np
 import psycopg2
 import psycopg2.errors
 import psycopg2.extensions
+from prometheus_client import Counter, Histogram
+
 from lookout_common.codec import SampleBatch
 from lookout_common.db.connection import connect
 from lookout_common.settings import StorageMode
-from prometheus_client import Counter, Histogram
 
 from .copy_format import COPY_SAMPLES_SQL, encode_sample_rows
 from .partitions import PartitionManager, day_of_ms

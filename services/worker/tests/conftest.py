@@ -1,18 +1,13 @@
 import psycopg2
 import pytest
+
 from lookout_common.db.schema import migrate
-from lookout_common.settings import StorageMode
-from lookout_common.testing import timescaledb_available
 from lookout_worker.settings import WorkerSettings
 
 
-@pytest.fixture(params=[StorageMode.POSTGRES, StorageMode.TIMESCALEDB], ids=lambda m: m.value)
-def mode(request, servers):
-    if request.param is StorageMode.TIMESCALEDB:
-        ok, why = timescaledb_available(servers)
-        if not ok:
-            pytest.skip(f"TimescaleDB mode not tested: {why}")
-    return request.param
+@pytest.fixture
+def mode(storage_mode):
+    return storage_mode
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import time
 import msgpack
 import pika
 import pytest
+
 from lookout_common.broker import (
     DEAD_LETTER_QUEUE,
     INGEST_EXCHANGE,

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg2
 import pytest
+
 from lookout_common.codec import SampleBatch
 from lookout_common.db.schema import migrate
 from lookout_common.series import Sample, SeriesKey

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 import pytest
+
 from lookout_common.codec import SampleBatch
 from lookout_common.series import Sample, SeriesKey
 from lookout_worker.store import InboundMessage, SampleStore, touched_minute_ranges
