@@ -24,13 +24,16 @@ def mode(storage_mode):
 
 
 class Stack:
-    def __init__(self, database_url: str, amqp_url: str, mode: StorageMode, log_dir) -> None:
+    def __init__(self, database_url: str, amqp_url: str, mode: StorageMode, log_dir,
+                 redis_url: str = "redis://127.0.0.1:6379/0",
+                 redis_key_prefix: str = "lookout_test:") -> None:
         self.database_url = database_url
         self.mode = mode
         self.log_dir = log_dir
         self.base_env = {
             "DATABASE_URL": database_url, "AMQP_URL": amqp_url, "STORAGE_MODE": mode.value,
             "LOG_FORMAT": "text", "BROKER_HEARTBEAT_S": "5", "BROKER_CONFIRM_TIMEOUT_S": "3",
+            "REDIS_URL": redis_url, "REDIS_KEY_PREFIX": redis_key_prefix,
         }
         self.processes: list[ServiceProcess] = []
 
@@ -69,8 +72,8 @@ class Stack:
 
 
 @pytest.fixture
-def stack(fresh_database_url, amqp_url, mode, tmp_path):
-    s = Stack(fresh_database_url, amqp_url, mode, tmp_path)
+def stack(fresh_database_url, amqp_url, mode, tmp_path, servers, redis_key_prefix):
+    s = Stack(fresh_database_url, amqp_url, mode, tmp_path, servers.redis_url, redis_key_prefix)
     yield s
     s.close()
 

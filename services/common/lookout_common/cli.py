@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 
 import click
 import pika
+import psycopg2.extensions
 
+from . import credentials
 from .broker import connection_parameters, declare_topology, topology_definitions
-from .db.connection import ensure_database
+from .db.connection import connect, ensure_database
 from .db.schema import migrate
 from .log_config import configure_logging
 from .settings import BaseServiceSettings, BrokerSettings, DatabaseSettings, load_settings
@@ -46,6 +49,93 @@ def setup_broker_command() -> None:
     finally:
         connection.close()
     click.echo("broker topology declared")
+
+
+@main.group("credentials")
+def credentials_group() -> None:
+    """Ingest credentials agents push with (when INGEST_AUTH=on)."""
+
+
+def _db() -> psycopg2.extensions.connection:
+    settings = load_settings(SetupSettings)
+    return connect(settings, application_name="lookout-cli")
+
+
+@credentials_group.command("create-token")
+@click.argument("name")
+def create_token_command(name: str) -> None:
+    """Create a bearer token NAME; prints the token once."""
+    conn = _db()
+    try:
+        token = credentials.create_token(conn, name)
+    except credentials.CredentialError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        conn.close()
+    click.echo(f"token for {name} (shown once): {token}")
+    click.echo(f"use it as:  Authorization: Bearer {token}")
+
+
+@credentials_group.command("ensure-token")
+@click.argument("name")
+@click.option("--from-env", "env_var", required=True,
+              help="Environment variable holding the token (at least 32 characters).")
+def ensure_token_command(name: str, env_var: str) -> None:
+    """Create token NAME with a secret from the environment, if it does not exist yet
+    (for deployments that hand the same secret to an agent, e.g. compose's producer)."""
+    secret = os.environ.get(env_var, "")
+    if not secret:
+        raise click.ClickException(f"{env_var} is empty")
+    conn = _db()
+    try:
+        created = credentials.ensure_token(conn, name, secret)
+    except credentials.CredentialError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        conn.close()
+    click.echo(f"token {name} {'created' if created else 'already present'}")
+
+
+@credentials_group.command("create-basic")
+@click.argument("name")
+@click.option("--username", required=True)
+def create_basic_command(name: str, username: str) -> None:
+    """Create a basic-auth pair NAME for USERNAME; prints the password once."""
+    conn = _db()
+    try:
+        password = credentials.create_basic(conn, name, username)
+    except credentials.CredentialError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        conn.close()
+    click.echo(f"basic auth for {name} (shown once): username {username} password {password}")
+
+
+@credentials_group.command("list")
+def list_command() -> None:
+    """List credentials (never their secrets)."""
+    conn = _db()
+    try:
+        for c in credentials.list_credentials(conn):
+            state = f"revoked {c.revoked_at:%Y-%m-%d %H:%M}" if c.revoked_at else "active"
+            user = f" user={c.username}" if c.username else ""
+            click.echo(f"{c.name}\t{c.kind}{user}\tcreated {c.created_at:%Y-%m-%d %H:%M}\t{state}")
+    finally:
+        conn.close()
+
+
+@credentials_group.command("revoke")
+@click.argument("name")
+def revoke_command(name: str) -> None:
+    """Revoke credential NAME (ingest stops accepting it within 30 s)."""
+    conn = _db()
+    try:
+        credentials.revoke(conn, name)
+    except credentials.CredentialError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        conn.close()
+    click.echo(f"revoked {name}")
 
 
 @main.command("broker-definitions")

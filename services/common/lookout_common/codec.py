@@ -7,7 +7,8 @@ Python loop per sample::
      "series":  [[metric, [[label, value], ...]], ...],   # labels sorted by name
      "index":   [series_index, ...],                       # one entry per sample
      "time_ms": [unix_ms, ...],
-     "value":   [float, ...]}
+     "value":   [float, ...],
+     "metadata": [[metric, type, help, unit], ...]}         # optional
 
 Series are listed once per message, so a request with many points per series stays
 small. ``decode_batch`` checks every field again: a message that breaks the format or
@@ -17,14 +18,14 @@ the series rules raises ``WireFormatError`` and the worker dead-letters it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import msgpack
 import numpy as np
 
 from .errors import WireFormatError
-from .series import RuleBroken, Sample, SeriesKey, SeriesKeyCache
+from .series import MetricMetadata, RuleBroken, Sample, SeriesKey, SeriesKeyCache, check_metadata
 
 WIRE_VERSION = 1
 CONTENT_TYPE = "application/x-lookout-batch+msgpack"
@@ -41,6 +42,7 @@ class SampleBatch:
     index: np.ndarray  # int32
     time_ms: np.ndarray  # int64
     value: np.ndarray  # float64
+    metadata: list[MetricMetadata] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.index)
@@ -72,6 +74,8 @@ def encode_batch(batch: SampleBatch) -> bytes:
         "time_ms": batch.time_ms.tolist(),
         "value": batch.value.tolist(),
     }
+    if batch.metadata:
+        doc["metadata"] = [[m.metric, m.type, m.help, m.unit] for m in batch.metadata]
     body: bytes = msgpack.packb(doc, use_bin_type=True)
     return body
 
@@ -98,8 +102,23 @@ def decode_batch(body: bytes) -> SampleBatch:
     if len(time_ms) and (time_ms.min() < 0 or time_ms.max() >= _MAX_TIME_MS):
         raise WireFormatError("a timestamp is outside 1970-01-01 .. 9999-12-29")
     return SampleBatch(
-        series, index.astype(np.int32), time_ms.astype(np.int64), value.astype(np.float64)
+        series, index.astype(np.int32), time_ms.astype(np.int64), value.astype(np.float64),
+        _decode_metadata(doc.get("metadata", [])),
     )
+
+
+def _decode_metadata(raw: Any) -> list[MetricMetadata]:
+    if not isinstance(raw, list):
+        raise WireFormatError("'metadata' must be a list")
+    out = []
+    for i, entry in enumerate(raw):
+        if not (isinstance(entry, list) and len(entry) == 4):
+            raise WireFormatError(f"metadata {i}: expected [metric, type, help, unit]")
+        try:
+            out.append(check_metadata(*entry))
+        except RuleBroken as exc:
+            raise WireFormatError(f"metadata {i}: {exc}") from None
+    return out
 
 
 def _decode_series(raw: Any) -> list[SeriesKey]:

@@ -18,6 +18,10 @@ class LookoutError(Exception):
         self.message = message
         self.details = details
 
+    def headers(self) -> dict[str, str]:
+        """Extra response headers (Retry-After, WWW-Authenticate)."""
+        return {}
+
     def to_json(self) -> dict[str, Any]:
         body: dict[str, Any] = {"type": self.type, "message": self.message}
         body.update(self.details)
@@ -43,6 +47,21 @@ class NotFound(LookoutError):
     type = "not_found"
 
 
+class Unauthorized(LookoutError):
+    status = 401
+    type = "unauthorized"
+
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": 'Bearer realm="lookout", Basic realm="lookout"'}
+
+
+class LimitExceeded(LookoutError):
+    """A limit on series was reached: the series beyond it were not accepted."""
+
+    status = 400
+    type = "limit_exceeded"
+
+
 class PayloadTooLarge(LookoutError):
     status = 413
     type = "payload_too_large"
@@ -62,6 +81,9 @@ class ServiceUnavailable(LookoutError):
     def __init__(self, message: str, retry_after_s: int = 5, **details: Any) -> None:
         super().__init__(message, **details)
         self.retry_after_s = retry_after_s
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after_s)}
 
 
 class WireFormatError(Exception):

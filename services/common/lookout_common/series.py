@@ -52,6 +52,36 @@ class SeriesKey:
         return h.digest()
 
 
+METRIC_TYPES = frozenset({"counter", "gauge", "histogram", "gaugehistogram", "summary", "info",
+                          "stateset", "unknown"})
+MAX_HELP_LEN = 1024
+MAX_UNIT_LEN = 64
+
+
+@dataclass(frozen=True, slots=True)
+class MetricMetadata:
+    """What an agent says about a metric: its type, help text and unit."""
+
+    metric: str
+    type: str
+    help: str = ""
+    unit: str = ""
+
+
+def check_metadata(metric: object, type_: object, help_: object, unit: object) -> MetricMetadata:
+    name = check_metric_name(metric, "metadata.metric")
+    if type_ not in METRIC_TYPES:
+        raise RuleBroken("metadata.type", f"metric type {type_!r} is not one of "
+                                          f"{', '.join(sorted(METRIC_TYPES))}")
+    for field, value, limit in (("help", help_, MAX_HELP_LEN), ("unit", unit, MAX_UNIT_LEN)):
+        if not isinstance(value, str):
+            raise RuleBroken(f"metadata.{field}", f"{field} must be a string")
+        if len(value) > limit:
+            raise RuleBroken(f"metadata.{field}",
+                             f"{field} is {len(value)} characters long, the limit is {limit}")
+    return MetricMetadata(name, str(type_), str(help_), str(unit))
+
+
 @dataclass(frozen=True, slots=True)
 class Sample:
     series: SeriesKey

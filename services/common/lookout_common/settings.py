@@ -62,6 +62,8 @@ class BrokerSettings(BaseSettings):
 
 class RedisSettings(BaseSettings):
     redis_url: str = Field("redis://127.0.0.1:6379/0", pattern=r"^rediss?://")
+    # Every key Lookout writes starts with this (tests use their own prefix).
+    redis_key_prefix: str = Field("lookout:", max_length=64)
 
 
 S = TypeVar("S", bound=BaseSettings)

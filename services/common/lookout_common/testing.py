@@ -216,3 +216,19 @@ def storage_mode(request: pytest.FixtureRequest, servers: ServerUrls) -> Storage
         if not ok:
             pytest.skip(f"TimescaleDB mode not tested: {why}")
     return mode
+
+
+@pytest.fixture
+def redis_key_prefix(servers: ServerUrls) -> Iterator[str]:
+    """A Redis key prefix of the test's own; its keys are deleted afterwards."""
+    import redis
+
+    prefix = unique_name("lookout_test") + ":"
+    yield prefix
+    client = redis.Redis.from_url(servers.redis_url)
+    try:
+        keys = list(client.scan_iter(match=prefix + "*", count=1000))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()

@@ -41,14 +41,12 @@ def install_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(LookoutError)
     def _lookout_error(exc: LookoutError) -> tuple[Response, int, dict[str, str]]:
-        headers = {}
         if isinstance(exc, ServiceUnavailable):
-            headers["Retry-After"] = str(exc.retry_after_s)
             log.warning(
                 "request refused: %s", exc.message,
                 extra={"request_id": g.get("request_id"), "path": request.path},
             )
-        return jsonify(exc.to_json()), exc.status, headers
+        return jsonify(exc.to_json()), exc.status, exc.headers()
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> tuple[Response, int]:

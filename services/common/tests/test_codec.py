@@ -59,3 +59,15 @@ def test_bad_messages_are_rejected_with_reason(body, message):
     with pytest.raises(WireFormatError) as exc:
         decode_batch(body)
     assert str(exc.value).startswith(message)
+
+
+def test_metadata_round_trip_and_validation():
+    from lookout_common.series import MetricMetadata
+
+    batch = SampleBatch.from_samples(_samples())
+    batch.metadata.append(MetricMetadata("cpu", "gauge", "CPU in use.", "ratio"))
+    assert decode_batch(encode_batch(batch)).metadata == batch.metadata
+    with pytest.raises(WireFormatError, match=r"metadata 0: metric type 'bogus' is not one of"):
+        decode_batch(_doc(metadata=[["cpu", "bogus", "", ""]]))
+    with pytest.raises(WireFormatError, match=r"metadata 0: expected \[metric, type, help, unit\]"):
+        decode_batch(_doc(metadata=[["cpu"]]))

@@ -64,7 +64,9 @@ def test_defaults_match_env_example():
             default = field.default
             default = getattr(default, "value", default)
             written = example[name.upper()]
-            if isinstance(default, float):
+            if isinstance(default, bool):
+                assert str(default).lower() == written, name.upper()
+            elif isinstance(default, float):
                 assert float(written) == default, name.upper()
             else:
                 assert str(default) == written, name.upper()

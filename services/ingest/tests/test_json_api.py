@@ -14,9 +14,10 @@ from lookout_ingest.settings import IngestSettings
 
 
 @pytest.fixture
-def settings(amqp_url):
+def settings(amqp_url, servers, redis_key_prefix):
     return IngestSettings(amqp_url=amqp_url, ingest_max_body_bytes=64 * 1024,
-                          broker_confirm_timeout_s=2)
+                          broker_confirm_timeout_s=2, redis_url=servers.redis_url,
+                          redis_key_prefix=redis_key_prefix)
 
 
 @pytest.fixture
@@ -213,9 +214,10 @@ def test_unsupported_content_encoding(client, channel):
     assert r.json["error"]["message"] == "unsupported Content-Encoding 'br' (use gzip)"
 
 
-def test_broker_unreachable_is_503_with_retry_after(make_client):
-    settings = IngestSettings(amqp_url="amqp://guest:guest@127.0.0.1:1/%2F",
-                              broker_confirm_timeout_s=1, ingest_retry_after_s=7)
+def test_broker_unreachable_is_503_with_retry_after(make_client, settings):
+    settings = settings.model_copy(update={"amqp_url": "amqp://guest:guest@127.0.0.1:1/%2F",
+                                           "broker_confirm_timeout_s": 1,
+                                           "ingest_retry_after_s": 7})
     client = make_client(settings)
     r = client.post("/api/v1/metrics", json=[{"name": "x", "value": 1}])
     assert r.status_code == 503
@@ -226,8 +228,8 @@ def test_broker_unreachable_is_503_with_retry_after(make_client):
     assert ready.status_code == 503 and ready.json["dependencies"]["broker"]["status"] == "down"
 
 
-def test_full_queue_is_503(amqp_url, make_client):
-    settings = IngestSettings(amqp_url=amqp_url, broker_queue_max_length=2)
+def test_full_queue_is_503(settings, make_client):
+    settings = settings.model_copy(update={"broker_queue_max_length": 2})
     client = make_client(settings)
     codes = [client.post("/api/v1/metrics", json=[{"name": "x", "value": i}]).status_code
              for i in range(3)]

@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _client(settings: ProducerSettings, stats: SendStats | None = None) -> IngestClient:
     return IngestClient(settings.metrics_url, timeout_s=settings.producer_timeout_s,
-                        stats=stats)
+                        stats=stats, token=settings.producer_token)
 
 
 def _demo(settings: ProducerSettings, args: argparse.Namespace) -> int:

@@ -126,6 +126,7 @@ class IngestClient:
         stats: SendStats | None = None,
         retry_total: int = 40,
         backoff_factor: float = 0.5,
+        token: str = "",
     ) -> None:
         self.metrics_url = metrics_url
         self.timeout = (min(CONNECT_TIMEOUT_S, timeout_s), timeout_s)
@@ -140,6 +141,8 @@ class IngestClient:
         self.session.mount("https://", adapter)
         self.session.headers.update({"Content-Type": "application/json",
                                      "User-Agent": "lookout-producer"})
+        if token:  # ingest with INGEST_AUTH=on
+            self.session.headers["Authorization"] = f"Bearer {token}"
 
     def __enter__(self) -> IngestClient:
         return self

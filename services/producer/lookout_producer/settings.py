@@ -15,6 +15,8 @@ class ProducerSettings(BaseServiceSettings):
     producer_interval_s: float = Field(5.0, ge=0.1, le=3600)
     # Read timeout of one HTTP attempt (connecting gets at most 5 s of it).
     producer_timeout_s: float = Field(30.0, gt=0, le=600)
+    # Bearer token for an ingest that requires credentials (INGEST_AUTH=on); empty: none.
+    producer_token: str = ""
 
     @property
     def metrics_url(self) -> str:

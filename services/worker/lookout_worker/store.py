@@ -72,6 +72,14 @@ INSERT INTO samples (time, series_id, value)
 SELECT time, series_id, value FROM samples_staging
 ON CONFLICT (series_id, time) DO NOTHING
 """
+UPSERT_METADATA_SQL = """
+INSERT INTO metric_metadata (metric, type, help, unit)
+SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[])
+ON CONFLICT (metric) DO UPDATE SET
+    type = EXCLUDED.type, help = EXCLUDED.help, unit = EXCLUDED.unit, updated_at = now()
+WHERE (metric_metadata.type, metric_metadata.help, metric_metadata.unit)
+      IS DISTINCT FROM (EXCLUDED.type, EXCLUDED.help, EXCLUDED.unit)
+"""
 INVALIDATE_SQL = """
 INSERT INTO rollup_invalidations (lo, hi)
 SELECT to_timestamp(lo / 1000.0), to_timestamp(hi / 1000.0)
@@ -192,6 +200,14 @@ class SampleStore:
         except psycopg2.Error:
             self.close()
 
+    @staticmethod
+    def _store_metadata(cur: Any, messages: Sequence[InboundMessage]) -> None:
+        latest = {m.metric: m for message in messages for m in message.batch.metadata}
+        if latest:
+            rows = sorted(latest.values(), key=lambda m: m.metric)
+            cur.execute(UPSERT_METADATA_SQL, ([m.metric for m in rows], [m.type for m in rows],
+                                              [m.help for m in rows], [m.unit for m in rows]))
+
     def _write(
         self, conn: psycopg2.extensions.connection, messages: Sequence[InboundMessage]
     ) -> WriteOutcome:
@@ -215,6 +231,7 @@ class SampleStore:
             fresh = {row[0] for row in cur.fetchall()}
             new = [m for mid, m in unique.items() if mid in fresh]
             outcome = WriteOutcome(duplicate_messages=len(messages) - len(new))
+            self._store_metadata(cur, new)
             if not new:
                 return outcome
             series_ids = np.concatenate([

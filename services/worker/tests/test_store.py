@@ -116,3 +116,19 @@ def test_touched_minute_ranges_merge_neighbours():
     t = np.array([0, 59_999, 60_000, 5 * 60_000 + 1, 120_000], dtype=np.int64)
     assert touched_minute_ranges(t) == ([0, 300_000], [180_000, 360_000])
     assert touched_minute_ranges(np.array([], dtype=np.int64)) == ([], [])
+
+
+def test_metadata_is_stored_and_updated(store, db):
+    from lookout_common.series import MetricMetadata
+
+    def with_meta(tag, mid, *meta):
+        batch = SampleBatch.from_samples([Sample(key("http_requests_total"), NOW_MS + tag, 1.0)])
+        batch.metadata.extend(meta)
+        return InboundMessage(tag, mid, batch)
+
+    store.write([with_meta(1, "a", MetricMetadata("http_requests_total", "counter", "Requests.", ""))])
+    store.write([with_meta(2, "b", MetricMetadata("http_requests_total", "counter", "All requests.", ""),
+                           MetricMetadata("temp", "gauge", "Temperature.", "celsius"))])
+    assert query(db, "SELECT metric, type, help, unit FROM metric_metadata ORDER BY 1") == [
+        ("http_requests_total", "counter", "All requests.", ""),
+        ("temp", "gauge", "Temperature.", "celsius")]
