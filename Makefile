@@ -3,7 +3,8 @@ SHELL := /bin/bash
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 HONCHO := .venv/bin/honcho
 
-.PHONY: run test setup env test-python test-frontend lint bench bench-ingest definitions clean
+.PHONY: run test setup env test-python test-frontend lint bench bench-ingest bench-remote-write \
+	bench-statsd definitions clean
 
 run: setup env
 	$(HONCHO) -e .env run lookout migrate
@@ -32,10 +33,16 @@ lint: setup
 	  services/producer/lookout_producer
 	cd frontend && npm run lint --silent
 
-bench: bench-ingest
+bench: bench-ingest bench-remote-write bench-statsd
 
 bench-ingest: setup
 	.venv/bin/python -m benchmarks.ingest
+
+bench-remote-write: setup
+	.venv/bin/python -m benchmarks.remote_write_decode
+
+bench-statsd: setup
+	.venv/bin/python -m benchmarks.statsd
 
 definitions: setup
 	.venv/bin/python scripts/generate_rabbitmq_definitions.py

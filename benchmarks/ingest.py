@@ -115,6 +115,56 @@ def read_rows(url: str, limit: int) -> Rows:
     return np.array(t, dtype=np.int64), np.array(s, dtype=np.int32), np.array(v, dtype=np.float64)
 
 
+RW_SAMPLES_PER_SERIES = 5
+RW_SAMPLES_PER_REQUEST = 5_000
+
+
+def remote_write_bodies(args: argparse.Namespace) -> list[bytes]:
+    """snappy-compressed WriteRequests, as a Prometheus agent sends them: 1,000 series
+    with 5 samples each per request, every (series, time) distinct across requests."""
+    import cramjam
+
+    from lookout_ingest.proto.remote_pb2 import WriteRequest
+
+    n_series = RW_SAMPLES_PER_REQUEST // RW_SAMPLES_PER_SERIES
+    requests_total = args.runs * (args.samples // RW_SAMPLES_PER_REQUEST)
+    base_ms = int(time.time() * 1000) - 1_800_000
+    bodies = []
+    for r in range(requests_total):
+        request = WriteRequest()
+        for i in range(n_series):
+            ts = request.timeseries.add()
+            ts.labels.add(name="__name__", value="rw_bench_value")
+            ts.labels.add(name="instance", value=f"host-{i % 50:03d}:9100")
+            ts.labels.add(name="job", value="bench")
+            ts.labels.add(name="series", value=f"s{i:05d}")
+            for j in range(RW_SAMPLES_PER_SERIES):
+                ts.samples.add(value=float(r * 10 + j),
+                               timestamp=base_ms + (r * RW_SAMPLES_PER_SERIES + j) * 10)
+        bodies.append(bytes(cramjam.snappy.compress_raw(request.SerializeToString())))
+    return bodies
+
+
+def post_remote_write(url: str, bodies: list[bytes], concurrency: int) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    import requests
+
+    headers = {"Content-Encoding": "snappy", "Content-Type": "application/x-protobuf",
+               "X-Prometheus-Remote-Write-Version": "0.1.0"}
+    local = threading.local()
+
+    def send(body: bytes) -> None:
+        session = getattr(local, "session", None) or requests.Session()
+        local.session = session
+        response = session.post(url + "/api/v1/write", data=body, headers=headers, timeout=60)
+        if response.status_code != 204:
+            raise SystemExit(f"remote_write answered {response.status_code}: {response.text}")
+
+    with ThreadPoolExecutor(concurrency) as pool:
+        list(pool.map(send, bodies))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--samples", type=int, default=300_000, help="samples per run")
@@ -174,10 +224,23 @@ def main() -> None:
             print(f"run {run + 1}: {args.samples:,} samples end to end in {elapsed:.2f} s "
                   f"= {e2e[-1]:,.0f} samples/s", flush=True)
         rss.stopped.set()
+        remote_write = []
+        bodies = remote_write_bodies(args)
+        per_run = len(bodies) // args.runs
+        for run in range(args.runs):
+            before = count(db_url)
+            started = time.perf_counter()
+            post_remote_write(url, bodies[run * per_run:(run + 1) * per_run], args.concurrency)
+            target = before + per_run * RW_SAMPLES_PER_REQUEST
+            wait_until(lambda t=target: count(db_url) >= t, 600, "run stored", interval=0.02)
+            elapsed = time.perf_counter() - started
+            remote_write.append(per_run * RW_SAMPLES_PER_REQUEST / elapsed)
+            print(f"remote_write run {run + 1}: {per_run * RW_SAMPLES_PER_REQUEST:,} samples end "
+                  f"to end in {elapsed:.2f} s = {remote_write[-1]:,.0f} samples/s", flush=True)
+        expected = 2 * args.series + args.runs * (args.samples + per_run * RW_SAMPLES_PER_REQUEST)
         stored = count_rows(db_url)
-        if stored != 2 * args.series + args.runs * args.samples:
-            raise SystemExit(f"stored {stored} samples, expected "
-                             f"{2 * args.series + args.runs * args.samples}")
+        if stored != expected:
+            raise SystemExit(f"stored {stored} samples, expected {expected}")
         rows = read_rows(db_url, args.samples)
         ingest.stop()
         worker.stop()
@@ -190,6 +253,7 @@ def main() -> None:
         drop_database(db_url)
         admin.delete_vhost(name)
     e2e_median, copy_median = statistics.median(e2e), statistics.median(copy)
+    rw_median = statistics.median(remote_write)
     rss_mib = statistics.median(rss.samples) / 2**20 if rss.samples else float("nan")
     print()
     print(f"storage mode:            {mode.value}")
@@ -200,6 +264,9 @@ def main() -> None:
     print(f"end to end (median):     {e2e_median:,.0f} samples/s")
     print(f"straight COPY (median):  {copy_median:,.0f} samples/s")
     print(f"ratio:                   {e2e_median / copy_median:.2f}   (goal >= 0.5)")
+    print(f"remote_write end to end: {rw_median:,.0f} samples/s   (ratio to COPY "
+          f"{rw_median / copy_median:.2f}; {RW_SAMPLES_PER_REQUEST:,} samples per request, "
+          f"{RW_SAMPLES_PER_SERIES} per series, bodies built before the clock starts)")
     print(f"worker RSS (median):     {rss_mib:.0f} MiB   (max {max(rss.samples) / 2**20:.0f} MiB)")
 
 

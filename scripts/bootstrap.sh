@@ -14,6 +14,8 @@ missing=()
 [ -x /usr/sbin/nginx ] || command -v nginx >/dev/null || missing+=(nginx-light)
 command -v npm >/dev/null || missing+=(nodejs npm)
 command -v pg_isready >/dev/null || missing+=(postgresql-client)
+# A real Prometheus for the remote_write end-to-end test.
+command -v prometheus >/dev/null || missing+=(prometheus)
 if [ ${#missing[@]} -gt 0 ]; then
   say "installing ${missing[*]}"
   as_root apt-get install -y "${missing[@]}" >/dev/null || {

@@ -76,6 +76,8 @@ def check_metadata(metric: object, type_: object, help_: object, unit: object) -
     for field, value, limit in (("help", help_, MAX_HELP_LEN), ("unit", unit, MAX_UNIT_LEN)):
         if not isinstance(value, str):
             raise RuleBroken(f"metadata.{field}", f"{field} must be a string")
+        if "\x00" in value:
+            raise RuleBroken(f"metadata.{field}", f"{field} contains a NUL character")
         if len(value) > limit:
             raise RuleBroken(f"metadata.{field}",
                              f"{field} is {len(value)} characters long, the limit is {limit}")
@@ -134,6 +136,8 @@ def check_labels(labels: object, field: str = "labels") -> Labels:
             value.encode("utf-8")
         except UnicodeEncodeError:
             raise RuleBroken(where, "label value is not valid UTF-8") from None
+        if "\x00" in value:  # PostgreSQL text and jsonb cannot hold NUL
+            raise RuleBroken(where, "label value contains a NUL character")
         if value:
             pairs.append((name, value))
     pairs.sort()

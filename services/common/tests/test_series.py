@@ -58,6 +58,7 @@ def test_bad_metric_names(name, message):
         ({"host": 5}, "labels.host", "label value must be a string, got int"),
         ({"host": "v" * 257}, "labels.host", "label value is 257 characters long, the limit is 256"),
         ({"host": "\ud800"}, "labels.host", "label value is not valid UTF-8"),
+        ({"host": "a\x00b"}, "labels.host", "label value contains a NUL character"),
         (["host"], "labels", "labels must be an object of label name to string value"),
     ],
 )

@@ -50,6 +50,7 @@ def test_defaults_match_env_example():
 
     from lookout_alerts.settings import AlertsSettings
     from lookout_ingest.settings import IngestSettings
+    from lookout_ingest.statsd.settings import StatsdSettings
     from lookout_producer.settings import ProducerSettings
     from lookout_query.settings import QuerySettings
 
@@ -58,7 +59,8 @@ def test_defaults_match_env_example():
         if line and not line.startswith("#"):
             key, _, value = line.partition("=")
             example[key] = value
-    for cls in (WorkerSettings, IngestSettings, QuerySettings, AlertsSettings, ProducerSettings):
+    for cls in (WorkerSettings, IngestSettings, QuerySettings, AlertsSettings, ProducerSettings,
+                StatsdSettings):
         for name, field in cls.model_fields.items():
             assert name.upper() in example, f"{name.upper()} missing from .env.example"
             default = field.default

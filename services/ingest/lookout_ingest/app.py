@@ -18,12 +18,12 @@ from lookout_common.web import (
     metrics_blueprint,
 )
 
-from . import json_api
+from . import exposition_api, influx_api, json_api, remote_write_api
 from .auth import install_ingest_auth
 from .limits import SeriesLimiter
 from .settings import IngestSettings
 
-PROTOCOLS = (json_api,)
+PROTOCOLS = (json_api, remote_write_api, exposition_api, influx_api)
 
 
 def create_app(settings: IngestSettings, publisher: ConfirmingPublisher | None = None) -> Flask:

@@ -83,7 +83,8 @@ def parse_authorization(header: str) -> tuple[str | None, str]:
     """(username or None, secret) from a Bearer or Basic Authorization header."""
     scheme, _, value = header.strip().partition(" ")
     value = value.strip()
-    if scheme.lower() == "bearer" and value:
+    # Influx clients (Telegraf, client libraries) send their token as "Token <token>".
+    if scheme.lower() in ("bearer", "token") and value:
         return None, value
     if scheme.lower() == "basic" and value:
         try:
@@ -95,7 +96,9 @@ def parse_authorization(header: str) -> tuple[str | None, str]:
         if not sep:
             raise Unauthorized("malformed basic credentials: expected 'user:password'")
         return username, password
-    raise Unauthorized(f"unsupported Authorization scheme {scheme!r}: use Bearer or Basic")
+    raise Unauthorized(
+        f"unsupported Authorization scheme {scheme!r}: use Bearer (or Token) or Basic"
+    )
 
 
 def install_ingest_auth(app: Flask, settings: IngestSettings) -> CredentialChecker | None:

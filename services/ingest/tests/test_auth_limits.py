@@ -94,16 +94,19 @@ def test_bearer_and_basic_credentials(settings, make_client, db):
                        headers={"Authorization": f"Bearer {token}"}).status_code == 202
     assert client.post("/api/v1/metrics", json=ONE,
                        headers={"Authorization": basic("vector", password)}).status_code == 202
+    # Influx clients say "Token" for a bearer token.
+    assert client.post("/api/v2/write", data=b"cpu usage=1",
+                       headers={"Authorization": f"Token {token}"}).status_code == 204
     for header, message in [
         (f"Bearer {token}x", "invalid or revoked credentials"),
         (basic("vector", password + "x"), "invalid or revoked credentials"),
         (basic("someone", password), "invalid or revoked credentials"),
         ("Basic !!!", "malformed basic credentials: not base64 of 'user:password'"),
-        ("Digest abc", "unsupported Authorization scheme 'Digest': use Bearer or Basic"),
+        ("Digest abc", "unsupported Authorization scheme 'Digest': use Bearer (or Token) or Basic"),
     ]:
         r = client.post("/api/v1/metrics", json=ONE, headers={"Authorization": header})
         assert (r.status_code, r.json["error"]["message"]) == (401, message), header
-    assert len(queued(settings)) == 2
+    assert len(queued(settings)) == 3
 
 
 def test_revoked_credential_is_refused(settings, make_client, db):

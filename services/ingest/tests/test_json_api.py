@@ -119,6 +119,8 @@ BAD_ITEMS = [
     ({"name": "x", "value": 1, "labels": {"k": "v" * 257}}, "labels.k",
      "label value is 257 characters long, the limit is 256"),
     ({"name": "x", "value": 1, "labels": {"k": 1}}, "labels.k", "label value must be a string, got int"),
+    ({"name": "x", "value": 1, "labels": {"k": "a\u0000b"}}, "labels.k",
+     "label value contains a NUL character"),
     ({"name": "x", "value": 1, "labels": {"__name__": "y"}}, "labels.__name__",
      "label name '__name__' is reserved (names starting with __)"),
     ({"name": "x", "value": 1, "labels": {}, "tags": {}}, "tags",

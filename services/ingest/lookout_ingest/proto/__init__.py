@@ -1,0 +1,1 @@
+"""Protobuf messages of the ingest protocols: each .proto with its generated code."""
