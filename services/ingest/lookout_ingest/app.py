@@ -11,7 +11,9 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from lookout_common import __version__
 from lookout_common.broker import ConfirmingPublisher, check_broker
+from lookout_common.db.connection import check_database
 from lookout_common.web import (
+    ReadinessCheck,
     health_blueprint,
     install_error_handlers,
     install_request_ids,
@@ -56,9 +58,10 @@ def create_app(settings: IngestSettings, publisher: ConfirmingPublisher | None =
     for protocol in PROTOCOLS:
         app.register_blueprint(protocol.bp)
         limiter.limit(settings.ingest_rate_limit)(protocol.bp)
-    app.register_blueprint(
-        health_blueprint({"broker": lambda: check_broker(settings)}, __version__)
-    )
+    checks: dict[str, ReadinessCheck] = {"broker": lambda: check_broker(settings)}
+    if settings.ingest_auth:  # credentials are checked against the database
+        checks["database"] = lambda: check_database(settings)
+    app.register_blueprint(health_blueprint(checks, __version__))
     app.register_blueprint(metrics_blueprint())
     return app
 

@@ -83,6 +83,8 @@ def test_no_credentials_is_401_with_a_clear_message(settings, make_client):
                    "auth (an admin creates them with `lookout credentials`)"}
     assert r.headers["WWW-Authenticate"] == 'Bearer realm="lookout", Basic realm="lookout"'
     assert client.get("/health/live").status_code == 200  # health stays open
+    ready = client.get("/health/ready")
+    assert ready.status_code == 200 and set(ready.json["dependencies"]) == {"broker", "database"}
     assert queued(settings) == []
 
 
