@@ -10,9 +10,15 @@ import pika
 import psycopg2.extensions
 
 from . import credentials
-from .broker import connection_parameters, declare_topology, topology_definitions
+from .broker import (
+    DEAD_LETTER_QUEUE,
+    connection_parameters,
+    declare_topology,
+    topology_definitions,
+)
 from .db.connection import connect, ensure_database
 from .db.schema import migrate
+from .dlq import DeadLetterQueue
 from .log_config import configure_logging
 from .settings import BaseServiceSettings, BrokerSettings, DatabaseSettings, load_settings
 
@@ -136,6 +142,75 @@ def revoke_command(name: str) -> None:
     finally:
         conn.close()
     click.echo(f"revoked {name}")
+
+
+@main.group("dlq")
+def dlq_group() -> None:
+    """The dead-letter queue (metrics.dlq): list, show, replay, purge."""
+
+
+def _dlq() -> DeadLetterQueue:
+    return DeadLetterQueue(load_settings(SetupSettings))
+
+
+@dlq_group.command("list")
+@click.option("--limit", default=100, show_default=True, help="At most this many messages.")
+def dlq_list_command(limit: int) -> None:
+    """One line per dead-lettered message: id, when, why."""
+    queue = _dlq()
+    messages = queue.peek(limit)
+    total = queue.count()
+    for m in messages:
+        when = f"{m.published_at:%Y-%m-%d %H:%M:%S}" if m.published_at else "-"
+        click.echo(f"{m.message_id or '-'}\t{when}\t{len(m.body)} bytes\t{m.reason}")
+    click.echo(f"{total} message(s) in {DEAD_LETTER_QUEUE}"
+               + (f", first {len(messages)} shown" if total > len(messages) else ""))
+
+
+@dlq_group.command("show")
+@click.argument("message_id")
+def dlq_show_command(message_id: str) -> None:
+    """Headers, reason and content of one message."""
+    message = _dlq().find(message_id)
+    if message is None:
+        raise click.ClickException(f"no message {message_id!r} in {DEAD_LETTER_QUEUE}")
+    click.echo(f"message id:   {message.message_id}")
+    click.echo(f"published at: {message.published_at}")
+    click.echo(f"reason:       {message.reason}")
+    click.echo(f"content:      {message.summary()}")
+    for key, value in sorted(message.headers.items()):
+        click.echo(f"header {key}: {value}")
+
+
+def _selection(message_ids: tuple[str, ...], everything: bool) -> list[str] | None:
+    if everything == bool(message_ids):
+        raise click.UsageError("give message ids or --all (not both)")
+    return None if everything else list(message_ids)
+
+
+@dlq_group.command("replay")
+@click.argument("message_ids", nargs=-1)
+@click.option("--all", "everything", is_flag=True, help="Every message in the queue.")
+def dlq_replay_command(message_ids: tuple[str, ...], everything: bool) -> None:
+    """Put messages back on the ingest path (after fixing why they failed)."""
+    outcome = _dlq().replay(_selection(message_ids, everything))
+    missing = set(message_ids) - set(outcome.done)
+    click.echo(f"replayed {len(outcome.done)}, left {outcome.kept} in {DEAD_LETTER_QUEUE}"
+               + (f"; not found: {', '.join(sorted(missing))}" if missing else ""))
+
+
+@dlq_group.command("purge")
+@click.argument("message_ids", nargs=-1)
+@click.option("--all", "everything", is_flag=True, help="Every message in the queue.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def dlq_purge_command(message_ids: tuple[str, ...], everything: bool, yes: bool) -> None:
+    """Delete messages from the DLQ for good."""
+    selection = _selection(message_ids, everything)
+    if not yes:
+        click.confirm(f"delete {'every message' if selection is None else len(selection)} "
+                      f"from {DEAD_LETTER_QUEUE} for good?", abort=True)
+    outcome = _dlq().purge(selection)
+    click.echo(f"purged {len(outcome.done)}, left {outcome.kept} in {DEAD_LETTER_QUEUE}")
 
 
 @main.command("broker-definitions")
