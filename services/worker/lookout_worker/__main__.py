@@ -20,6 +20,7 @@ from lookout_common.web import health_blueprint, metrics_blueprint
 
 from .consumer import BatchConsumer
 from .maintenance import Maintenance, MaintenanceThread
+from .queue_probe import QueueDepthProbe
 from .settings import WorkerSettings
 from .store import SampleStore
 
@@ -57,10 +58,13 @@ def main() -> None:
     threading.Thread(target=server.serve_forever, name="status", daemon=True).start()
     maintenance = MaintenanceThread(Maintenance(settings, mode))
     maintenance.start()
+    probe = QueueDepthProbe(settings)
+    probe.start()
     try:
         consumer.run()
     finally:
         maintenance.stop()
+        probe.stop()
         server.shutdown()
         consumer.store.close()
         log.info("stopped")
