@@ -51,6 +51,7 @@ def test_defaults_match_env_example():
     from lookout_alerts.settings import AlertsSettings
     from lookout_ingest.settings import IngestSettings
     from lookout_ingest.statsd.settings import StatsdSettings
+    from lookout_producer.self_scrape import SelfScrapeSettings
     from lookout_producer.settings import ProducerSettings
     from lookout_query.settings import QuerySettings
 
@@ -60,7 +61,7 @@ def test_defaults_match_env_example():
             key, _, value = line.partition("=")
             example[key] = value
     for cls in (WorkerSettings, IngestSettings, QuerySettings, AlertsSettings, ProducerSettings,
-                StatsdSettings):
+                StatsdSettings, SelfScrapeSettings):
         for name, field in cls.model_fields.items():
             assert name.upper() in example, f"{name.upper()} missing from .env.example"
             default = field.default
