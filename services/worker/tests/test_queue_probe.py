@@ -17,7 +17,7 @@ def test_probe_reports_ingest_and_dlq_depth(amqp_url):
         channel = connection.channel()
         declare_topology(channel, settings)
         channel.confirm_delivery()
-        for i in range(3):
+        for _ in range(3):
             channel.basic_publish(INGEST_EXCHANGE, INGEST_ROUTING_KEY, b"x",
                                   pika.BasicProperties(delivery_mode=2))
         channel.basic_publish("metrics.dlx", "", b"y", pika.BasicProperties(delivery_mode=2))
