@@ -174,6 +174,10 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=1_000_000, help="producer's target rate")
     parser.add_argument("--concurrency", type=int, default=4, help="producer sender threads")
     parser.add_argument("--ingest-workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=1,
+                        help="worker processes (competing consumers)")
+    parser.add_argument("--skip-remote-write", action="store_true",
+                        help="only the JSON path and the COPY reference")
     parser.add_argument("--storage-mode", choices=["auto", "timescaledb", "postgres"],
                         default="auto")
     parser.add_argument("--worker-batch-samples", type=int, default=None,
@@ -200,12 +204,19 @@ def main() -> None:
     ingest = ServiceProcess("lookout_ingest", {**env, "INGEST_PORT": str(ingest_port),
                                                "INGEST_WORKERS": str(args.ingest_workers)},
                             logs, f"http://127.0.0.1:{ingest_port}/health/ready")
-    worker = ServiceProcess("lookout_worker", {**env, "WORKER_PORT": str(worker_port)},
-                            logs, f"http://127.0.0.1:{worker_port}/health/ready")
+    workers = []
+    for n in range(args.workers):
+        port = worker_port if n == 0 else free_port()
+        workers.append(ServiceProcess(
+            "lookout_worker", {**env, "WORKER_PORT": str(port)}, logs / f"w{n}",
+            f"http://127.0.0.1:{port}/health/ready"))
+        (logs / f"w{n}").mkdir()
+    worker = workers[0]
     url = f"http://127.0.0.1:{ingest_port}"
     try:
         ingest.start()
-        worker.start()
+        for w in workers:
+            w.start()
         assert worker.proc is not None
         # Warm-up: series created, caches and connections established.
         run_load(url, args, 2 * args.series)
@@ -225,9 +236,9 @@ def main() -> None:
                   f"= {e2e[-1]:,.0f} samples/s", flush=True)
         rss.stopped.set()
         remote_write = []
-        bodies = remote_write_bodies(args)
+        bodies = [] if args.skip_remote_write else remote_write_bodies(args)
         per_run = len(bodies) // args.runs
-        for run in range(args.runs):
+        for run in range(args.runs if bodies else 0):
             before = count(db_url)
             started = time.perf_counter()
             post_remote_write(url, bodies[run * per_run:(run + 1) * per_run], args.concurrency)
@@ -243,22 +254,25 @@ def main() -> None:
             raise SystemExit(f"stored {stored} samples, expected {expected}")
         rows = read_rows(db_url, args.samples)
         ingest.stop()
-        worker.stop()
+        for w in workers:
+            w.stop()
         copy = copy_reference(db_url, rows, args.runs)
         for run, rate in enumerate(copy):
             print(f"COPY {run + 1}: {rate:,.0f} samples/s", flush=True)
     finally:
         ingest.stop()
-        worker.stop()
+        for w in workers:
+            w.stop()
         drop_database(db_url)
         admin.delete_vhost(name)
     e2e_median, copy_median = statistics.median(e2e), statistics.median(copy)
-    rw_median = statistics.median(remote_write)
+    rw_median = statistics.median(remote_write) if remote_write else float("nan")
     rss_mib = statistics.median(rss.samples) / 2**20 if rss.samples else float("nan")
     print()
     print(f"storage mode:            {mode.value}")
     print(f"series:                  {args.series:,}   samples per run: {args.samples:,}   "
           f"batch per request: {args.batch:,}")
+    print(f"workers:                 {args.workers}")
     print(f"worker batch:            {env.get('WORKER_BATCH_SAMPLES', 'default')} samples / "
           f"{env.get('WORKER_BATCH_MS', 'default')} ms")
     print(f"end to end (median):     {e2e_median:,.0f} samples/s")
@@ -267,7 +281,8 @@ def main() -> None:
     print(f"remote_write end to end: {rw_median:,.0f} samples/s   (ratio to COPY "
           f"{rw_median / copy_median:.2f}; {RW_SAMPLES_PER_REQUEST:,} samples per request, "
           f"{RW_SAMPLES_PER_SERIES} per series, bodies built before the clock starts)")
-    print(f"worker RSS (median):     {rss_mib:.0f} MiB   (max {max(rss.samples) / 2**20:.0f} MiB)")
+    rss_max = max(rss.samples) / 2**20 if rss.samples else float("nan")
+    print(f"worker RSS (median):     {rss_mib:.0f} MiB   (max {rss_max:.0f} MiB; the first worker)")
 
 
 if __name__ == "__main__":
