@@ -4,7 +4,7 @@ export PATH := $(CURDIR)/.venv/bin:$(PATH)
 HONCHO := .venv/bin/honcho
 
 .PHONY: run test setup env test-python test-frontend lint bench bench-ingest bench-remote-write \
-	bench-statsd definitions clean
+	bench-statsd faults definitions clean
 
 run: setup env
 	$(HONCHO) -e .env run lookout migrate
@@ -43,6 +43,10 @@ bench-remote-write: setup
 
 bench-statsd: setup
 	.venv/bin/python -m benchmarks.statsd
+
+# Fault injection (several minutes; restarts the local RabbitMQ and stops PostgreSQL for 60 s).
+faults: setup
+	.venv/bin/python -m pytest tests/faults -m faults -s -p no:cacheprovider
 
 definitions: setup
 	.venv/bin/python scripts/generate_rabbitmq_definitions.py

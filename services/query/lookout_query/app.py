@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import time
+
 import redis
-from flask import Blueprint, Flask, Response, current_app, jsonify
+from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
+from prometheus_client import Counter, Histogram
 from sqlalchemy import create_engine, text
 
 from lookout_common import __version__
@@ -22,6 +25,21 @@ from .settings import QuerySettings
 
 bp = Blueprint("catalogue", __name__)
 
+QUERY_REQUESTS = Counter("query_requests_total", "Query API requests by route and answer code",
+                         ["route", "code"])
+QUERY_LATENCY = Histogram("query_latency_seconds", "Time to answer a query API request",
+                          ["route"], buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+                                              1, 2.5, 5, 10, 30))
+
+
+def _count_requests(response: Response) -> Response:
+    """Every /api request of this service, by route pattern (not the raw path)."""
+    if request.path.startswith("/api/") and "started" in g:
+        route = request.url_rule.rule if request.url_rule else "unmatched"
+        QUERY_REQUESTS.labels(route, str(response.status_code)).inc()
+        QUERY_LATENCY.labels(route).observe(time.perf_counter() - g.started)
+    return response
+
 
 def create_app(settings: QuerySettings) -> Flask:
     app = Flask(__name__)
@@ -33,6 +51,7 @@ def create_app(settings: QuerySettings) -> Flask:
     app.extensions["lookout.catalogue"] = MetricCatalogue(engine)
     install_request_ids(app)
     install_error_handlers(app)
+    app.after_request(_count_requests)
     app.register_blueprint(bp)
 
     def check_db() -> None:

@@ -50,3 +50,12 @@ def test_ready_checks_database_and_redis(client):
     r = client.get("/health/ready")
     assert r.status_code == 200
     assert set(r.json["dependencies"]) == {"database", "redis"}
+
+
+def test_requests_are_counted_by_route(client):
+    client.get("/api/v1/metrics/cpu/tags")
+    client.get("/api/v1/metrics/nope/tags")
+    text = client.get("/metrics").get_data(as_text=True)
+    assert 'query_requests_total{code="200",route="/api/v1/metrics/<name>/tags"}' in text
+    assert 'query_requests_total{code="404",route="/api/v1/metrics/<name>/tags"}' in text
+    assert 'query_latency_seconds_count{route="/api/v1/metrics/<name>/tags"}' in text
