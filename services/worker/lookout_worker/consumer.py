@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import pika
@@ -60,6 +61,10 @@ LAG = Histogram(
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300),
 )
 STOP_CHECK_S = 0.5
+# Backoff between attempts to reach the broker / the database: attempts are cheap, and
+# a short cap means work resumes within seconds of the server coming back.
+RECONNECT_FIRST_S = 0.5
+RECONNECT_MAX_S = 5.0
 
 PENDING = Gauge("worker_pending_samples", "Samples received and not yet committed")
 
@@ -74,24 +79,27 @@ class BatchConsumer:
         self._poison: list[tuple[int, BasicProperties, bytes, str]] = []
         self._batch_started: float | None = None
         self._connection: pika.BlockingConnection | None = None
+        self._consuming = False
         self._channel: BlockingChannel | None = None
 
     # -- lifecycle ----------------------------------------------------------------
     def run(self) -> None:
         """Consume until ``stop()``; reconnect to the broker with backoff."""
-        delay = 0.5
+        delay = RECONNECT_FIRST_S
         while not self.stopping:
+            self._consuming = False
             try:
                 self._consume()
-                delay = 0.5
             except (pika.exceptions.AMQPError, OSError) as exc:
                 self._drop_batch_state()
                 if self.stopping:
                     break
+                if self._consuming:  # it was working: start the backoff afresh
+                    delay = RECONNECT_FIRST_S
                 log.warning("broker connection lost, reconnecting",
                             extra={"error": repr(exc), "retry_in_s": delay})
                 time.sleep(delay)
-                delay = min(delay * 2, 30.0)
+                delay = min(delay * 2, RECONNECT_MAX_S)
 
     def stop(self) -> None:
         self.stopping = True
@@ -107,6 +115,7 @@ class BatchConsumer:
             channel.confirm_delivery()  # for dead-letter publishes
             self._channel = channel
             tag = channel.basic_consume(INGEST_QUEUE, self._on_message)
+            self._consuming = True
             log.info("consuming", extra={"queue": INGEST_QUEUE})
             batch_s = self.settings.worker_batch_ms / 1000
             while not self.stopping:
@@ -175,21 +184,45 @@ class BatchConsumer:
     def _flush(self) -> None:
         if self._batch_started is None:
             return
-        assert self._channel is not None and self._connection is not None
+        # Take the batch; what arrives while it is written (or retried) is the next one.
         messages, poison = self._pending, self._poison
+        self._pending, self._poison = [], []
+        self._pending_samples, self._batch_started = 0, None
+        PENDING.set(0)
+        # Undecodable messages first: an ack with multiple=True below would cover them.
+        for tag, properties, body, reason in poison:
+            self._dead_letter(tag, properties, body, reason)
+        # After an outage the batch can hold up to WORKER_PREFETCH messages: write it
+        # in transactions of at most WORKER_BATCH_SAMPLES samples each.
+        for chunk in self._chunks(messages):
+            if not self._write_chunk(chunk):
+                return  # stopping while the database is down: the rest stays unacked
+
+    def _chunks(self, messages: list[InboundMessage]) -> Iterator[list[InboundMessage]]:
+        chunk: list[InboundMessage] = []
+        samples = 0
+        for message in messages:
+            if chunk and samples + len(message.batch) > self.settings.worker_batch_samples:
+                yield chunk
+                chunk, samples = [], 0
+            chunk.append(message)
+            samples += len(message.batch)
+        if chunk:
+            yield chunk
+
+    def _write_chunk(self, messages: list[InboundMessage]) -> bool:
+        assert self._channel is not None
         started = time.monotonic()
         outcome = self._write_with_retry(messages)
         if outcome is None:
-            return  # stopping while the database is down: leave the messages unacked
+            return False
+        rejected = {m.delivery_tag for m, _ in outcome.rejected}
         for message, reason in outcome.rejected:
-            poison.append((message.delivery_tag, message.properties, message.body,
-                           f"rejected by the database: {reason}"))
-        for tag, properties, body, reason in poison:
-            self._dead_letter(tag, properties, body, reason)
-        # Ack the stored messages in one go. The highest of their tags, not the batch's
-        # last tag: acking a tag twice (a dead-lettered one) is a channel error.
-        settled = {tag for tag, *_ in poison}
-        stored_tags = [m.delivery_tag for m in messages if m.delivery_tag not in settled]
+            self._dead_letter(message.delivery_tag, message.properties, message.body,
+                              f"rejected by the database: {reason}")
+        # Ack the stored messages in one go, up to the highest of their tags (not a
+        # dead-lettered one's: acking a tag twice is a channel error).
+        stored_tags = [m.delivery_tag for m in messages if m.delivery_tag not in rejected]
         if stored_tags:
             self._channel.basic_ack(delivery_tag=max(stored_tags), multiple=True)
         now = time.time()
@@ -201,13 +234,11 @@ class BatchConsumer:
         log.info(
             "batch committed",
             extra={"messages": len(messages), "samples": outcome.samples_written,
-                   "duplicates": outcome.duplicate_messages, "dead_lettered": len(poison),
+                   "duplicates": outcome.duplicate_messages, "dead_lettered": len(rejected),
                    "duration_ms": round((time.monotonic() - started) * 1000, 1),
                    "request_ids": [m.request_id for m in messages[:5] if m.request_id]},
         )
-        self._pending, self._poison = [], []
-        self._pending_samples, self._batch_started = 0, None
-        PENDING.set(0)
+        return True
 
     def _write_with_retry(self, messages: list[InboundMessage]) -> WriteOutcome | None:
         assert self._connection is not None
@@ -215,7 +246,7 @@ class BatchConsumer:
             return WriteOutcome()
         retrying = Retrying(
             retry=retry_if_exception_type(TransientStoreError),
-            wait=wait_exponential_jitter(multiplier=0.5, max=30.0),
+            wait=wait_exponential_jitter(multiplier=RECONNECT_FIRST_S, max=RECONNECT_MAX_S),
             stop=lambda _state: self.stopping,
             sleep=self._connection.sleep,  # keeps heartbeats flowing while we wait
             before_sleep=self._log_retry,

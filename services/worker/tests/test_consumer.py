@@ -147,3 +147,22 @@ def test_database_down_keeps_messages_unacked_then_stores_them(
         wait_for(lambda: query(db, "SELECT count(*) FROM samples")[0][0] == 1)
     assert ready_count(consumer_settings, DEAD_LETTER_QUEUE) == 0
     assert ready_count(consumer_settings, INGEST_QUEUE) == 0
+
+
+def test_a_large_backlog_is_written_in_bounded_transactions(consumer_settings, mode):
+    """After an outage the pending batch may hold WORKER_PREFETCH messages; each
+    transaction still holds at most WORKER_BATCH_SAMPLES samples (1000 here)."""
+    consumer = BatchConsumer(consumer_settings, SampleStore(consumer_settings, mode))
+    key = SeriesKey("backlog", ())
+
+    def message(tag, n):
+        batch = SampleBatch.from_samples([Sample(key, NOW_MS + tag * 1000 + i, 1.0)
+                                          for i in range(n)])
+        from lookout_worker.store import InboundMessage
+
+        return InboundMessage(tag, f"m{tag}", batch)
+
+    messages = [message(t, n) for t, n in enumerate([400, 400, 400, 1500, 100, 900], 1)]
+    chunks = [[m.delivery_tag for m in c] for c in consumer._chunks(messages)]
+    assert chunks == [[1, 2], [3], [4], [5, 6]]
+    consumer.store.close()
