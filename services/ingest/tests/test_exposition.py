@@ -13,20 +13,18 @@ import time
 from pathlib import Path
 from urllib.parse import quote
 
-import pika
 import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry, Counter, Gauge, push_to_gateway
 
-from lookout_common.broker import INGEST_QUEUE, connection_parameters, declare_topology
 from lookout_common.codec import decode_batch
 from lookout_common.errors import ValidationFailed
-from lookout_ingest import exposition_api
-from lookout_ingest.app import create_app
 from lookout_ingest.exposition import parse_grouping_path
 from lookout_ingest.settings import IngestSettings
+
+from .conftest import queued
 
 IMPORT = "/api/v1/import/prometheus"
 OPENMETRICS = "application/openmetrics-text; version=1.0.0; charset=utf-8"
@@ -85,49 +83,6 @@ def settings(amqp_url, servers, redis_key_prefix):
     return IngestSettings(amqp_url=amqp_url, ingest_max_body_bytes=64 * 1024,
                           broker_confirm_timeout_s=2, redis_url=servers.redis_url,
                           redis_key_prefix=redis_key_prefix)
-
-
-@pytest.fixture
-def channel(settings):
-    connection = pika.BlockingConnection(connection_parameters(settings, "test"))
-    ch = connection.channel()
-    declare_topology(ch, settings)
-    yield ch
-    connection.close()
-
-
-def with_exposition(app):
-    """The app, serving the push endpoints whether or not create_app registers them yet."""
-    if not any(rule.rule == IMPORT for rule in app.url_map.iter_rules()):
-        app.register_blueprint(exposition_api.bp)
-    return app
-
-
-@pytest.fixture
-def make_client():
-    apps = []
-
-    def make(settings, publisher=None):
-        apps.append(with_exposition(create_app(settings, publisher)))
-        return apps[-1].test_client()
-
-    yield make
-    for app in apps:
-        app.extensions["lookout.publisher"].close()
-
-
-@pytest.fixture
-def client(settings, channel, make_client):
-    return make_client(settings)
-
-
-def queued(channel) -> list:
-    out = []
-    while True:
-        method, props, body = channel.basic_get(INGEST_QUEUE, auto_ack=True)
-        if method is None:
-            return out
-        out.append((props, decode_batch(body)))
 
 
 def rows(batch):

@@ -8,19 +8,19 @@ import time
 from pathlib import Path
 
 import orjson
-import pika
 import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from lookout_common.broker import INGEST_QUEUE, connection_parameters, declare_topology
 from lookout_common.codec import decode_batch, encode_batch
 from lookout_common.errors import ValidationFailed
 from lookout_ingest import influx_api
 from lookout_ingest.app import create_app
 from lookout_ingest.influx import LineError, parse_line, parse_line_protocol, scan_line
 from lookout_ingest.settings import IngestSettings
+
+from .conftest import queued
 
 GOLDEN = Path(__file__).parent / "golden" / "influx"
 NOW_MS = 1_795_305_600_000  # 2026-11-22T00:00:00Z, as in the other golden cases
@@ -205,42 +205,6 @@ def make_app(settings, publisher=None):
     if not any(rule.rule == "/api/v2/write" for rule in app.url_map.iter_rules()):
         app.register_blueprint(influx_api.bp)  # until create_app registers it itself
     return app
-
-
-@pytest.fixture
-def channel(settings):
-    connection = pika.BlockingConnection(connection_parameters(settings, "test"))
-    ch = connection.channel()
-    declare_topology(ch, settings)
-    yield ch
-    connection.close()
-
-
-@pytest.fixture
-def make_client():
-    apps = []
-
-    def make(settings, publisher=None):
-        apps.append(make_app(settings, publisher))
-        return apps[-1].test_client()
-
-    yield make
-    for app in apps:
-        app.extensions["lookout.publisher"].close()
-
-
-@pytest.fixture
-def client(settings, channel, make_client):
-    return make_client(settings)
-
-
-def queued(channel) -> list:
-    out = []
-    while True:
-        method, props, body = channel.basic_get(INGEST_QUEUE, auto_ack=True)
-        if method is None:
-            return out
-        out.append((props, decode_batch(body)))
 
 
 def now_ns() -> int:

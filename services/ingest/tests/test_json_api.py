@@ -4,13 +4,11 @@ import gzip
 import time
 
 import orjson
-import pika
 import pytest
 
-from lookout_common.broker import INGEST_QUEUE, connection_parameters, declare_topology
-from lookout_common.codec import decode_batch
-from lookout_ingest.app import create_app
 from lookout_ingest.settings import IngestSettings
+
+from .conftest import queued
 
 
 @pytest.fixture
@@ -18,43 +16,6 @@ def settings(amqp_url, servers, redis_key_prefix):
     return IngestSettings(amqp_url=amqp_url, ingest_max_body_bytes=64 * 1024,
                           broker_confirm_timeout_s=2, redis_url=servers.redis_url,
                           redis_key_prefix=redis_key_prefix)
-
-
-@pytest.fixture
-def channel(settings):
-    connection = pika.BlockingConnection(connection_parameters(settings, "test"))
-    ch = connection.channel()
-    declare_topology(ch, settings)
-    yield ch
-    connection.close()
-
-
-@pytest.fixture
-def make_client():
-    apps = []
-
-    def make(settings):
-        apps.append(create_app(settings))
-        return apps[-1].test_client()
-
-    yield make
-    for app in apps:
-        app.extensions["lookout.publisher"].close()
-
-
-@pytest.fixture
-def client(settings, channel, make_client):
-    return make_client(settings)
-
-
-def queued(channel) -> list:
-    """Take every message from metrics.ingest (decoded)."""
-    out = []
-    while True:
-        method, props, body = channel.basic_get(INGEST_QUEUE, auto_ack=True)
-        if method is None:
-            return out
-        out.append((props, decode_batch(body)))
 
 
 def now_s():

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import cramjam
 import numpy as np
-import pika
 import pytest
 from google.protobuf.internal import api_implementation
 from google.protobuf.message import DecodeError
@@ -25,13 +24,12 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 import lookout_ingest.proto
-from lookout_common.broker import INGEST_QUEUE, connection_parameters, declare_topology
 from lookout_common.codec import decode_batch
-from lookout_ingest import remote_write_api
-from lookout_ingest.app import create_app
 from lookout_ingest.proto.remote_pb2 import MetricMetadata, Sample, WriteRequest
 from lookout_ingest.remote_write import decode_samples
 from lookout_ingest.settings import IngestSettings
+
+from .conftest import queued
 
 STALE_NAN_BITS = 0x7FF0000000000002
 PROTO_DIR = Path(lookout_ingest.proto.__file__).parent
@@ -170,49 +168,6 @@ def settings(amqp_url, servers, redis_key_prefix):
     return IngestSettings(amqp_url=amqp_url, ingest_max_body_bytes=64 * 1024,
                           broker_confirm_timeout_s=2, redis_url=servers.redis_url,
                           redis_key_prefix=redis_key_prefix)
-
-
-@pytest.fixture
-def channel(settings):
-    connection = pika.BlockingConnection(connection_parameters(settings, "test"))
-    ch = connection.channel()
-    declare_topology(ch, settings)
-    yield ch
-    connection.close()
-
-
-def with_remote_write(app):
-    """The app, serving remote_write whether or not create_app registers it yet."""
-    if not any(rule.rule == ROUTES[0] for rule in app.url_map.iter_rules()):
-        app.register_blueprint(remote_write_api.bp)
-    return app
-
-
-@pytest.fixture
-def make_client():
-    apps = []
-
-    def make(settings, publisher=None):
-        apps.append(with_remote_write(create_app(settings, publisher)))
-        return apps[-1].test_client()
-
-    yield make
-    for app in apps:
-        app.extensions["lookout.publisher"].close()
-
-
-@pytest.fixture
-def client(settings, channel, make_client):
-    return make_client(settings)
-
-
-def queued(channel) -> list:
-    out = []
-    while True:
-        method, props, body = channel.basic_get(INGEST_QUEUE, auto_ack=True)
-        if method is None:
-            return out
-        out.append((props, decode_batch(body)))
 
 
 @pytest.mark.parametrize("route", ROUTES)
