@@ -20,7 +20,7 @@ class IngestSettings(BaseServiceSettings, BrokerSettings, DatabaseSettings, Redi
     # Require a token or basic-auth pair (see `lookout credentials`) on every push.
     ingest_auth: bool = False
     # Requests per client (credential name, or address without auth); limits syntax.
-    ingest_rate_limit: str = Field("100/second", pattern=r"^\d+\s*(/|per)\s*\d*\s*[a-z]+$")
+    ingest_rate_limit: str = Field("1000/second", pattern=r"^\d+\s*(/|per)\s*\d*\s*[a-z]+$")
     # 0 means no limit.
     ingest_max_series_per_metric: int = Field(100_000, ge=0)
     ingest_max_series_total: int = Field(1_000_000, ge=0)
