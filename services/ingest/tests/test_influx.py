@@ -15,8 +15,6 @@ from hypothesis import strategies as st
 
 from lookout_common.codec import decode_batch, encode_batch
 from lookout_common.errors import ValidationFailed
-from lookout_ingest import influx_api
-from lookout_ingest.app import create_app
 from lookout_ingest.influx import LineError, parse_line, parse_line_protocol, scan_line
 from lookout_ingest.settings import IngestSettings
 
@@ -200,13 +198,6 @@ def settings(amqp_url, servers, redis_key_prefix):
                           redis_key_prefix=redis_key_prefix)
 
 
-def make_app(settings, publisher=None):
-    app = create_app(settings, publisher)
-    if not any(rule.rule == "/api/v2/write" for rule in app.url_map.iter_rules()):
-        app.register_blueprint(influx_api.bp)  # until create_app registers it itself
-    return app
-
-
 def now_ns() -> int:
     return time.time_ns()
 
@@ -323,20 +314,6 @@ def test_requests_are_counted(client, channel):
 
 # -- fuzz: random and mutated bodies only ever get 2xx or 4xx --------------------------
 
-class RecordingPublisher:
-    """Stands in for the broker so 10,000 requests take seconds; the real broker path
-    is covered above."""
-
-    def __init__(self) -> None:
-        self.messages: list[bytes] = []
-
-    def publish(self, body: bytes, **_: object) -> None:
-        self.messages.append(body)
-
-    def close(self) -> None:
-        pass
-
-
 NAME_PIECES = [*"abcxyz_.-:é", "\\ ", "\\,", "\\="]  # escaped where they must be
 MUTATIONS = list(' ,="\\#\n\ti0.-ue\x00\xff')
 RANDOM_TEXT = list(' ,="\\#\n\r\tmfit0123456789.-+eEuTF')
@@ -383,13 +360,8 @@ def _random_body(rnd: random.Random, now_s: int) -> bytes:
     return text.encode("utf-8", "surrogatepass")
 
 
-def test_fuzz_only_2xx_or_4xx(servers, redis_key_prefix):
-    settings = IngestSettings(amqp_url="amqp://guest:guest@127.0.0.1:1/%2F",
-                              redis_url=servers.redis_url, redis_key_prefix=redis_key_prefix,
-                              ingest_max_body_bytes=64 * 1024,
-                              ingest_rate_limit="1000000/second")
-    publisher = RecordingPublisher()
-    client = make_app(settings, publisher).test_client()  # type: ignore[arg-type]
+def test_fuzz_only_2xx_or_4xx(fuzz_client):
+    client, publisher = fuzz_client
     now_s = int(time.time())
     outcomes = {204: 0, 400: 0}
 
@@ -400,7 +372,7 @@ def test_fuzz_only_2xx_or_4xx(servers, redis_key_prefix):
            precision=st.sampled_from(["ns", "s", "ms", "us", "", "x"]), compress=st.booleans())
     def check(rnd, precision, compress):
         body = _random_body(rnd, now_s)
-        before = len(publisher.messages)
+        before = len(publisher.bodies)
         r = client.post(f"/api/v2/write?precision={precision}",
                         data=gzip.compress(body) if compress else body,
                         headers={"Content-Encoding": "gzip"} if compress else {})
@@ -408,8 +380,8 @@ def test_fuzz_only_2xx_or_4xx(servers, redis_key_prefix):
         outcomes[r.status_code] += 1
         if r.status_code == 400:
             assert r.json["error"]["message"]
-            assert len(publisher.messages) == before  # all or nothing
-        for message in publisher.messages[before:]:
+            assert len(publisher.bodies) == before  # all or nothing
+        for message in publisher.bodies[before:]:
             batch = decode_batch(message)  # the worker would accept it
             assert all(math.isfinite(v) for v in batch.value)
 

@@ -350,28 +350,6 @@ def test_requests_are_counted(client, channel):
 # --- fuzzing: random and mutated bodies never make a 5xx ------------------------------
 
 
-class RecordingPublisher:
-    """Stands in for the broker so that fuzzing measures the parser, not confirms."""
-
-    def __init__(self) -> None:
-        self.bodies: list[bytes] = []
-
-    def publish(self, body: bytes, **properties: object) -> None:
-        self.bodies.append(body)
-
-    def close(self) -> None:
-        pass
-
-
-@pytest.fixture
-def fuzz_client(servers, redis_key_prefix, make_client):
-    settings = IngestSettings(redis_url=servers.redis_url, redis_key_prefix=redis_key_prefix,
-                              ingest_max_body_bytes=64 * 1024,
-                              ingest_rate_limit="1000000/second")
-    publisher = RecordingPublisher()
-    return make_client(settings, publisher), publisher
-
-
 def check_answer(client, publisher, body: bytes, headers=HEADERS) -> int:
     published = len(publisher.bodies)
     r = client.post("/api/v1/write", data=body, headers=headers)
