@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -237,10 +237,3 @@ class SeriesKeyCache:
                 self._keys.clear()
             self._keys[raw] = key
         return key
-
-
-def group_by_series(samples: Iterable[Sample]) -> dict[SeriesKey, list[Sample]]:
-    grouped: dict[SeriesKey, list[Sample]] = {}
-    for sample in samples:
-        grouped.setdefault(sample.series, []).append(sample)
-    return grouped
