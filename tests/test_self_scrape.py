@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import threading
 
-import pika
 import pytest
 from werkzeug.serving import make_server
 
-from lookout_common.broker import INGEST_QUEUE, connection_parameters, declare_topology
-from lookout_common.codec import decode_batch
+from lookout_common.testing import drain_ingest_queue
 from lookout_ingest.app import create_app
 from lookout_ingest.settings import IngestSettings
 from lookout_producer.self_scrape import SelfScraper, SelfScrapeSettings, parse_targets
@@ -32,18 +30,7 @@ def ingest_url(amqp_url, servers, redis_key_prefix):
 
 
 def published(settings) -> list:
-    connection = pika.BlockingConnection(connection_parameters(settings, "test"))
-    try:
-        channel = connection.channel()
-        declare_topology(channel, settings)
-        out = []
-        while True:
-            method, _props, body = channel.basic_get(INGEST_QUEUE, auto_ack=True)
-            if method is None:
-                return out
-            out.extend(decode_batch(body).samples())
-    finally:
-        connection.close()
+    return [sample for _props, batch in drain_ingest_queue(settings) for sample in batch.samples()]
 
 
 def test_scrapes_itself_and_marks_dead_targets(ingest_url):

@@ -1,27 +1,21 @@
-"""``python -m lookout_alerts``: validate settings, then serve health under gunicorn."""
+"""``python -m lookout_alerts``: validate settings, then serve the app under gunicorn."""
 
 from __future__ import annotations
 
-from flask import Flask
-
 from lookout_common.log_config import configure_logging
-from lookout_common.serving import serve
+from lookout_common.serving import serve_flask
 from lookout_common.settings import load_settings
 
+from .app import create_app
 from .settings import AlertsSettings
 
 
 def main() -> None:
     settings = load_settings(AlertsSettings)
     configure_logging(settings, "alerts")
-
-    def factory() -> Flask:
-        from .app import create_app
-
-        return create_app(settings)
-
-    serve(factory, bind=f"{settings.alerts_host}:{settings.alerts_port}", workers=1, threads=2,
-          name="alerts")
+    bind = f"{settings.alerts_host}:{settings.alerts_port}"
+    serve_flask(settings, "alerts", create_app, bind=bind,
+                workers=1, threads=2)
 
 
 if __name__ == "__main__":

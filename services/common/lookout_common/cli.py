@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import click
 import pika
@@ -62,22 +64,24 @@ def credentials_group() -> None:
     """Ingest credentials agents push with (when INGEST_AUTH=on)."""
 
 
-def _db() -> psycopg2.extensions.connection:
-    settings = load_settings(SetupSettings)
-    return connect(settings, application_name="lookout-cli")
+@contextmanager
+def _credentials_db() -> Iterator[psycopg2.extensions.connection]:
+    """A connection for the credentials commands; their errors become CLI errors."""
+    conn = connect(load_settings(SetupSettings), application_name="lookout-cli")
+    try:
+        yield conn
+    except credentials.CredentialError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        conn.close()
 
 
 @credentials_group.command("create-token")
 @click.argument("name")
 def create_token_command(name: str) -> None:
     """Create a bearer token NAME; prints the token once."""
-    conn = _db()
-    try:
+    with _credentials_db() as conn:
         token = credentials.create_token(conn, name)
-    except credentials.CredentialError as exc:
-        raise click.ClickException(str(exc)) from None
-    finally:
-        conn.close()
     click.echo(f"token for {name} (shown once): {token}")
     click.echo(f"use it as:  Authorization: Bearer {token}")
 
@@ -92,13 +96,8 @@ def ensure_token_command(name: str, env_var: str) -> None:
     secret = os.environ.get(env_var, "")
     if not secret:
         raise click.ClickException(f"{env_var} is empty")
-    conn = _db()
-    try:
+    with _credentials_db() as conn:
         created = credentials.ensure_token(conn, name, secret)
-    except credentials.CredentialError as exc:
-        raise click.ClickException(str(exc)) from None
-    finally:
-        conn.close()
     click.echo(f"token {name} {'created' if created else 'already present'}")
 
 
@@ -107,40 +106,27 @@ def ensure_token_command(name: str, env_var: str) -> None:
 @click.option("--username", required=True)
 def create_basic_command(name: str, username: str) -> None:
     """Create a basic-auth pair NAME for USERNAME; prints the password once."""
-    conn = _db()
-    try:
+    with _credentials_db() as conn:
         password = credentials.create_basic(conn, name, username)
-    except credentials.CredentialError as exc:
-        raise click.ClickException(str(exc)) from None
-    finally:
-        conn.close()
     click.echo(f"basic auth for {name} (shown once): username {username} password {password}")
 
 
 @credentials_group.command("list")
 def list_command() -> None:
     """List credentials (never their secrets)."""
-    conn = _db()
-    try:
+    with _credentials_db() as conn:
         for c in credentials.list_credentials(conn):
             state = f"revoked {c.revoked_at:%Y-%m-%d %H:%M}" if c.revoked_at else "active"
             user = f" user={c.username}" if c.username else ""
             click.echo(f"{c.name}\t{c.kind}{user}\tcreated {c.created_at:%Y-%m-%d %H:%M}\t{state}")
-    finally:
-        conn.close()
 
 
 @credentials_group.command("revoke")
 @click.argument("name")
 def revoke_command(name: str) -> None:
     """Revoke credential NAME (ingest stops accepting it within 30 s)."""
-    conn = _db()
-    try:
+    with _credentials_db() as conn:
         credentials.revoke(conn, name)
-    except credentials.CredentialError as exc:
-        raise click.ClickException(str(exc)) from None
-    finally:
-        conn.close()
     click.echo(f"revoked {name}")
 
 

@@ -10,7 +10,7 @@ import hashlib
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 METRIC_NAME_RE = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
@@ -35,13 +35,17 @@ class RuleBroken(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class SeriesKey:
-    """A metric name plus its labels, sorted by name: the identity of a series."""
+    """A metric name plus its labels, sorted by name: the identity of a series.
+
+    ``fingerprint`` (blake2b-128 of name and labels, the ``series`` table's key) is
+    computed once here; ingest limits and the worker's id cache read it per request.
+    """
 
     metric: str
     labels: Labels
+    fingerprint: bytes = field(init=False, repr=False, compare=False)
 
-    @property
-    def fingerprint(self) -> bytes:
+    def __post_init__(self) -> None:
         h = hashlib.blake2b(digest_size=16)
         h.update(self.metric.encode())
         for name, value in self.labels:
@@ -49,7 +53,7 @@ class SeriesKey:
             h.update(name.encode())
             h.update(b"\xfe")
             h.update(value.encode())
-        return h.digest()
+        object.__setattr__(self, "fingerprint", h.digest())
 
 
 METRIC_TYPES = frozenset({"counter", "gauge", "histogram", "gaugehistogram", "summary", "info",
@@ -73,14 +77,14 @@ def check_metadata(metric: object, type_: object, help_: object, unit: object) -
     if type_ not in METRIC_TYPES:
         raise RuleBroken("metadata.type", f"metric type {type_!r} is not one of "
                                           f"{', '.join(sorted(METRIC_TYPES))}")
-    for field, value, limit in (("help", help_, MAX_HELP_LEN), ("unit", unit, MAX_UNIT_LEN)):
+    for part, value, limit in (("help", help_, MAX_HELP_LEN), ("unit", unit, MAX_UNIT_LEN)):
         if not isinstance(value, str):
-            raise RuleBroken(f"metadata.{field}", f"{field} must be a string")
+            raise RuleBroken(f"metadata.{part}", f"{part} must be a string")
         if "\x00" in value:
-            raise RuleBroken(f"metadata.{field}", f"{field} contains a NUL character")
+            raise RuleBroken(f"metadata.{part}", f"{part} contains a NUL character")
         if len(value) > limit:
-            raise RuleBroken(f"metadata.{field}",
-                             f"{field} is {len(value)} characters long, the limit is {limit}")
+            raise RuleBroken(f"metadata.{part}",
+                             f"{part} is {len(value)} characters long, the limit is {limit}")
     return MetricMetadata(name, str(type_), str(help_), str(unit))
 
 

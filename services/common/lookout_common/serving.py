@@ -14,6 +14,9 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
+from .log_config import configure_logging
+from .settings import BaseServiceSettings
+
 
 class GunicornService(BaseApplication):  # type: ignore[misc]
     def __init__(self, factory: Callable[[], Any], options: dict[str, Any]) -> None:
@@ -41,6 +44,19 @@ def _child_exit(server: Any, worker: Any) -> None:
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
+
+
+def serve_flask(settings: BaseServiceSettings, name: str,
+                create_app: Callable[[Any], Any], *, bind: str, workers: int,
+                threads: int) -> None:
+    """Serve ``create_app(settings)`` under gunicorn; each worker process builds its own
+    app (and logging) after the fork."""
+
+    def factory() -> Any:
+        configure_logging(settings, name)
+        return create_app(settings)
+
+    serve(factory, bind=bind, workers=workers, threads=threads, name=name)
 
 
 def serve(factory: Callable[[], Any], *, bind: str, workers: int, threads: int,

@@ -20,6 +20,7 @@ import socket
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 import psycopg2
@@ -232,3 +233,25 @@ def redis_key_prefix(servers: ServerUrls) -> Iterator[str]:
             client.delete(*keys)
     finally:
         client.close()
+
+
+def drain_ingest_queue(settings: Any) -> list[tuple[Any, Any]]:
+    """Take every message from ``metrics.ingest`` on ``settings``' broker: (properties,
+    decoded SampleBatch) pairs, oldest first."""
+    import pika
+
+    from .broker import INGEST_QUEUE, connection_parameters, declare_topology
+    from .codec import decode_batch
+
+    connection = pika.BlockingConnection(connection_parameters(settings, "test-drain"))
+    try:
+        channel = connection.channel()
+        declare_topology(channel, settings)
+        out: list[tuple[Any, Any]] = []
+        while True:
+            method, properties, body = channel.basic_get(INGEST_QUEUE, auto_ack=True)
+            if method is None:
+                return out
+            out.append((properties, decode_batch(body)))
+    finally:
+        connection.close()

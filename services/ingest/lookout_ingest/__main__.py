@@ -2,27 +2,20 @@
 
 from __future__ import annotations
 
-from flask import Flask
-
 from lookout_common.log_config import configure_logging
-from lookout_common.serving import serve
+from lookout_common.serving import serve_flask
 from lookout_common.settings import load_settings
 
+from .app import create_app
 from .settings import IngestSettings
 
 
 def main() -> None:
     settings = load_settings(IngestSettings)
     configure_logging(settings, "ingest")
-
-    def factory() -> Flask:
-        from .app import create_app
-
-        configure_logging(settings, "ingest")
-        return create_app(settings)
-
-    serve(factory, bind=f"{settings.ingest_host}:{settings.ingest_port}",
-          workers=settings.ingest_workers, threads=settings.ingest_threads, name="ingest")
+    bind = f"{settings.ingest_host}:{settings.ingest_port}"
+    serve_flask(settings, "ingest", create_app, bind=bind,
+                workers=settings.ingest_workers, threads=settings.ingest_threads)
 
 
 if __name__ == "__main__":

@@ -6,14 +6,12 @@ import os
 import subprocess
 import sys
 
-import pika
 import pytest
 
 from lookout_common import credentials
-from lookout_common.broker import INGEST_QUEUE, connection_parameters, declare_topology
-from lookout_common.codec import decode_batch
 from lookout_common.db.schema import migrate
 from lookout_common.settings import StorageMode
+from lookout_common.testing import drain_ingest_queue
 from lookout_ingest.app import create_app
 from lookout_ingest.settings import IngestSettings
 
@@ -50,18 +48,7 @@ def db(settings):
 
 
 def queued(settings):
-    connection = pika.BlockingConnection(connection_parameters(settings, "test"))
-    try:
-        channel = connection.channel()
-        declare_topology(channel, settings)
-        out = []
-        while True:
-            method, _props, body = channel.basic_get(INGEST_QUEUE, auto_ack=True)
-            if method is None:
-                return out
-            out.append(decode_batch(body))
-    finally:
-        connection.close()
+    return [batch for _props, batch in drain_ingest_queue(settings)]
 
 
 ONE = [{"name": "up", "value": 1}]

@@ -79,15 +79,6 @@ def settings(amqp_url):
 
 
 @pytest.fixture
-def channel(settings):
-    connection = pika.BlockingConnection(connection_parameters(settings, "test"))
-    ch = connection.channel()
-    declare_topology(ch, settings)
-    yield ch
-    connection.close()
-
-
-@pytest.fixture
 def listeners():
     started: list[Listener] = []
 
