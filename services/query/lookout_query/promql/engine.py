@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import aggregations, binary, functions
+from . import aggregations, binary, functions, rollups
 from .ast import (
     Aggregate,
     At,
@@ -343,7 +343,12 @@ class _Evaluation:
         matrix_index = 1 if name == "quantile_over_time" else 0
         scalars = [self.eval_scalar(a, steps).values
                    for i, a in enumerate(node.args) if i != matrix_index]
-        rng = self.range_arg(node.args[matrix_index], steps)
+        arg = node.args[matrix_index]
+        if isinstance(arg, MatrixSelector):
+            from_rollups = self.rollup_function(name, arg, steps)
+            if from_rollups is not None:
+                return from_rollups
+        rng = self.range_arg(arg, steps)
         n = len(steps)
         labels, values, present = [], np.empty((len(rng.series), n)), np.zeros(
             (len(rng.series), n), bool)
@@ -352,6 +357,28 @@ class _Evaluation:
             self._check_deadline()
             lo, hi = rng.bounds(s)
             values[row], present[row] = fn(s.t, s.v, lo, hi, rng.ends, steps, scalars, **extra)
+            labels.append(s.labels if name in KEEPS_NAME else drop_name(s.labels))
+        return merge_same_labels(labels, values, present).without_empty_rows()
+
+    def rollup_function(self, name: str, node: MatrixSelector,
+                        steps: np.ndarray) -> VectorSteps | None:
+        """``name`` over ``node`` from a rollup, where that is provably exact (rollups.py);
+        None means: read raw samples."""
+        selector = node.selector
+        ends = self._times(selector.at, selector.offset_ms, steps)
+        bucket = rollups.choose_bucket(name, node.range_ms, ends)
+        select_rollup = getattr(self.querier, "select_rollup", None)
+        if bucket is None or select_rollup is None:
+            return None
+        found = select_rollup(list(selector.matchers), bucket,
+                              int(ends.min()) - node.range_ms, int(ends.max()))
+        if found is None or not rollups.exact(found):
+            return None  # not current, or not exactly summable: raw samples answer
+        self._count_samples(sum(len(s.bucket) for s in found))
+        n = len(steps)
+        labels, values, present = [], np.empty((len(found), n)), np.zeros((len(found), n), bool)
+        for row, s in enumerate(found):
+            values[row], present[row] = rollups.evaluate(name, s, bucket, node.range_ms, ends)
             labels.append(s.labels if name in KEEPS_NAME else drop_name(s.labels))
         return merge_same_labels(labels, values, present).without_empty_rows()
 
