@@ -14,6 +14,7 @@ import requests
 
 from lookout_common.settings import StorageMode
 from lookout_common.testing import vhost_of
+from lookout_worker.rollups import TimescaleRollups
 
 from .stack import ServiceProcess, TcpProxy, free_port, wait_until
 
@@ -102,9 +103,10 @@ def test_post_to_rows_and_rollups(stack):
                                    float(i["value"])) for i in items)
     if stack.mode is StorageMode.TIMESCALEDB:
         conn = psycopg2.connect(stack.database_url)
-        conn.autocommit = True
-        conn.cursor().execute("CALL refresh_continuous_aggregate('samples_1m', NULL, NULL)")
-        conn.close()
+        try:
+            TimescaleRollups().refresh(conn)  # waits out a policy job's refresh in progress
+        finally:
+            conn.close()
 
     def rollup():
         return stack.sql("""

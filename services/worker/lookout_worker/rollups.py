@@ -1,4 +1,5 @@
-"""The 1-minute and 1-hour rollups: min, max, sum, count and last per series and bucket.
+"""The 1-minute and 1-hour rollups: min, max, sum, count, first and last per series and
+bucket, over real samples only (staleness markers are left out; an ordinary NaN stays in).
 
 TimescaleDB keeps them as hierarchical continuous aggregates refreshed by policies.
 Plain PostgreSQL has tables of the same shape that ``PlainRollups.catch_up``
@@ -11,38 +12,61 @@ exact however often a range is touched.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+import time
+from datetime import datetime, timedelta
 
+import psycopg2.errors
 import psycopg2.extensions
 
 log = logging.getLogger(__name__)
 
 TAKE_INVALIDATIONS_SQL = "DELETE FROM rollup_invalidations RETURNING lo, hi"
 
-RECOMPUTE_1M_SQL = """
-INSERT INTO samples_1m (bucket, series_id, min, max, sum, count, last, last_time)
+# A raw SQL fragment: true for every sample but a staleness marker, the NaN with bit
+# pattern 0x7ff0000000000002 (float8 storage keeps a NaN's bits; the same test is in the
+# TimescaleDB continuous aggregate's definition, migration 0004).
+REAL_SAMPLE = r"float8send(value) <> '\x7ff0000000000002'::bytea"
+
+RECOMPUTE_1M_SQL = f"""
+INSERT INTO samples_1m (bucket, series_id, min, max, sum, count, first, first_time,
+                        last, last_time)
 SELECT date_bin(interval '1 minute', time, timestamptz 'epoch') AS bucket,
        series_id, min(value), max(value), sum(value), count(*),
+       (array_agg(value ORDER BY time ASC))[1], min(time),
        (array_agg(value ORDER BY time DESC))[1], max(time)
 FROM samples
-WHERE time >= %(lo)s AND time < %(hi)s
+WHERE time >= %(lo)s AND time < %(hi)s AND {REAL_SAMPLE}
 GROUP BY 1, 2
 ON CONFLICT (series_id, bucket) DO UPDATE SET
     min = EXCLUDED.min, max = EXCLUDED.max, sum = EXCLUDED.sum, count = EXCLUDED.count,
+    first = EXCLUDED.first, first_time = EXCLUDED.first_time,
     last = EXCLUDED.last, last_time = EXCLUDED.last_time
 """
 
+# A minute rolled up before migration 0004 and past raw retention has no first (NULL):
+# the hour's first is then the earliest one known, as TimescaleDB's first() gives.
 RECOMPUTE_1H_SQL = """
-INSERT INTO samples_1h (bucket, series_id, min, max, sum, count, last, last_time)
+INSERT INTO samples_1h (bucket, series_id, min, max, sum, count, first, first_time,
+                        last, last_time)
 SELECT date_bin(interval '1 hour', bucket, timestamptz 'epoch') AS bucket,
        series_id, min(min), max(max), sum(sum), sum(count)::bigint,
+       (array_agg(first ORDER BY first_time ASC))[1], min(first_time),
        (array_agg(last ORDER BY last_time DESC))[1], max(last_time)
 FROM samples_1m
 WHERE bucket >= %(lo)s AND bucket < %(hi)s
 GROUP BY 1, 2
 ON CONFLICT (series_id, bucket) DO UPDATE SET
     min = EXCLUDED.min, max = EXCLUDED.max, sum = EXCLUDED.sum, count = EXCLUDED.count,
+    first = EXCLUDED.first, first_time = EXCLUDED.first_time,
     last = EXCLUDED.last, last_time = EXCLUDED.last_time
+"""
+
+REFRESH_SQL = "CALL refresh_continuous_aggregate(%s, %s, %s)"
+ROLLUP_VIEWS = (("samples_1m", timedelta(minutes=1)), ("samples_1h", timedelta(hours=1)))
+# The minute and the hour holding the oldest raw sample.
+RAW_START_SQL = """
+SELECT time_bucket(interval '1 minute', min(time)), time_bucket(interval '1 hour', min(time))
+FROM samples
 """
 
 ROUND_TO_HOURS_SQL = """
@@ -93,7 +117,17 @@ class PlainRollups:
 
 class TimescaleRollups:
     """Refreshing from a client session: tests, admin tools, and a fallback where
-    the policies' background jobs cannot run."""
+    the policies' background jobs cannot run.
+
+    The window never starts before the oldest raw sample: refreshing where raw chunks
+    were dropped would empty the rollups there. TimescaleDB refuses a refresh whose
+    window overlaps one in progress (a policy's, typically) with SQLSTATE 55P03; this
+    waits for that one to end and refreshes again, for at most ``wait_s``, since the
+    other window may not cover this one.
+    """
+
+    def __init__(self, wait_s: float = 300.0) -> None:
+        self.wait_s = wait_s
 
     def refresh(
         self,
@@ -103,11 +137,32 @@ class TimescaleRollups:
     ) -> None:
         previous = conn.autocommit
         conn.autocommit = True  # refresh_continuous_aggregate cannot run in a transaction
+        deadline = time.monotonic() + self.wait_s
         try:
             with conn.cursor() as cur:
-                cur.execute("CALL refresh_continuous_aggregate('samples_1m', %s, %s)",
-                            (start, end))
-                cur.execute("CALL refresh_continuous_aggregate('samples_1h', %s, %s)",
-                            (start, end))
+                cur.execute(RAW_START_SQL)
+                raw_starts = cur.fetchone()
+                if raw_starts is None or raw_starts[0] is None:
+                    return  # no raw samples: nothing to materialize
+                # The hour is built on the minute, so the minute goes first.
+                for (view, bucket), raw_start in zip(ROLLUP_VIEWS, raw_starts, strict=True):
+                    window_start = raw_start if start is None else max(start, raw_start)
+                    if end is None or window_start + bucket <= end:  # else no whole bucket
+                        self._refresh_one(cur, view, window_start, end, deadline)
         finally:
             conn.autocommit = previous
+
+    @staticmethod
+    def _refresh_one(cur: psycopg2.extensions.cursor, view: str, start: datetime,
+                     end: datetime | None, deadline: float) -> None:
+        pause = 0.05
+        while True:
+            try:
+                cur.execute(REFRESH_SQL, (view, start, end))
+                return
+            except psycopg2.errors.LockNotAvailable:
+                if time.monotonic() + pause > deadline:
+                    raise
+                log.debug("waiting for a concurrent refresh", extra={"view": view})
+                time.sleep(pause)
+                pause = min(pause * 2, 1.0)
