@@ -40,6 +40,14 @@ def metric_name(labels: Labels) -> str | None:
     return None
 
 
+# RE2's POSIX classes, valid inside brackets: Python has none (and warns on "[[").
+_POSIX_CLASSES = {
+    "alnum": "0-9A-Za-z", "alpha": "A-Za-z", "ascii": "\\x00-\\x7f", "blank": "\\t ",
+    "cntrl": "\\x00-\\x1f\\x7f", "digit": "0-9", "graph": "!-~", "lower": "a-z",
+    "print": " -~", "punct": "!-/:-@\\[-`{-~", "space": "\\t\\n\\v\\f\\r ",
+    "upper": "A-Z", "word": "0-9A-Za-z_", "xdigit": "0-9A-Fa-f",
+}
+_POSIX_CLASS = re.compile(r"\[:(" + "|".join(_POSIX_CLASSES) + r"):\]")
 _FLAG_GROUP = re.compile(r"\(\?([imsU]+)\)")
 
 
@@ -60,6 +68,11 @@ def translate_regex(pattern: str) -> str:
             i += 2
             continue
         if in_class:
+            posix = _POSIX_CLASS.match(pattern, i)
+            if posix is not None:
+                out.append(_POSIX_CLASSES[posix.group(1)])
+                i = posix.end()
+                continue
             in_class = c != "]"
             out.append(c)
         elif c == "[":
@@ -127,13 +140,20 @@ class Series:
     v: np.ndarray
 
 
+# A rollup bucket's ``first_time`` where its first sample is unknown: the bucket was
+# rolled up before first samples were recorded, and its raw samples are past retention
+# (its ``first`` is NaN then). Such a bucket cannot answer what needs the first sample.
+UNKNOWN_TIME = np.iinfo(np.int64).min
+
+
 @dataclass
 class RollupSeries:
     """One series' pre-aggregated buckets (1 minute or 1 hour) in a time range.
 
     ``bucket`` is each bucket's start (unix ms, ascending); per bucket, ``min`` ``max``
     ``sum`` ``count`` summarise its samples, ``first``/``first_time`` and
-    ``last``/``last_time`` are its earliest and latest sample (time in unix ms).
+    ``last``/``last_time`` are its earliest and latest sample (time in unix ms;
+    ``first_time`` is ``UNKNOWN_TIME`` where the first sample is not known).
     Staleness markers are not part of any bucket.
     """
 
@@ -147,6 +167,16 @@ class RollupSeries:
     last_time: np.ndarray  # int64
     first: np.ndarray
     first_time: np.ndarray  # int64
+
+
+@dataclass
+class RollupRead:
+    """Rollup buckets and, read in the same snapshot, the time ranges ``[lo, hi)`` whose
+    rollups are not yet recomputed from newly written samples (plain-PostgreSQL mode's
+    maintenance backlog; TimescaleDB's real-time aggregates have none)."""
+
+    series: list[RollupSeries]
+    pending: list[tuple[int, int]] = field(default_factory=list)
 
 
 class Querier(Protocol):
