@@ -7,7 +7,9 @@ import time
 import redis
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 from prometheus_client import Counter, Histogram
-from sqlalchemy import create_engine, text
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+from sqlalchemy import Engine, create_engine, text
 
 from lookout_common import __version__
 from lookout_common.db.connection import sqlalchemy_url
@@ -20,7 +22,11 @@ from lookout_common.web import (
     metrics_blueprint,
 )
 
+from . import prometheus_api, query_api
+from .breaker import DependencyBreaker, is_database_outage
+from .cache import CachePolicy, QueryCache
 from .catalogue import MetricCatalogue
+from .query_runner import QueryLimits, QueryRunner
 from .settings import QuerySettings
 
 bp = Blueprint("catalogue", __name__)
@@ -33,26 +39,57 @@ QUERY_LATENCY = Histogram("query_latency_seconds", "Time to answer a query API r
 
 
 def _count_requests(response: Response) -> Response:
-    """Every /api request of this service, by route pattern (not the raw path)."""
-    if request.path.startswith("/api/") and "started" in g:
+    """Every API request of this service, by route pattern (not the raw path)."""
+    if request.path.startswith(("/api/", "/prometheus/api/")) and "started" in g:
         route = request.url_rule.rule if request.url_rule else "unmatched"
         QUERY_REQUESTS.labels(route, str(response.status_code)).inc()
         QUERY_LATENCY.labels(route).observe(time.perf_counter() - g.started)
     return response
 
 
+def query_runner(settings: QuerySettings, engine: Engine) -> QueryRunner:
+    """The query path: Redis cache, PromQL engine, database breaker, from settings."""
+    database_breaker = DependencyBreaker(
+        "database", fail_max=settings.query_breaker_failures,
+        reset_s=settings.query_breaker_reset_s, is_outage=is_database_outage)
+    # One failure is enough to stop asking Redis for a while: answers do not need it.
+    redis_breaker = DependencyBreaker(
+        "redis", fail_max=1, reset_s=settings.query_cache_retry_s,
+        is_outage=lambda exc: isinstance(exc, redis.RedisError))
+    client = None
+    if settings.query_cache_enabled:
+        client = redis.Redis.from_url(
+            settings.redis_url, socket_timeout=settings.query_cache_timeout_s,
+            socket_connect_timeout=settings.query_cache_timeout_s,
+            retry=Retry(NoBackoff(), 0), health_check_interval=0)
+    lookback_ms = int(settings.query_lookback_s * 1000)
+    policy = CachePolicy(
+        prefix=settings.redis_key_prefix, ttl_s=settings.query_cache_ttl_s,
+        recent_ttl_s=settings.query_cache_recent_ttl_s,
+        recent_window_s=settings.query_cache_recent_window_s,
+        max_bytes=settings.query_cache_max_bytes, lookback_ms=lookback_ms)
+    limits = QueryLimits(timeout_s=settings.query_timeout_s, lookback_ms=lookback_ms,
+                         max_samples=settings.query_max_samples,
+                         max_series=settings.query_max_series)
+    return QueryRunner(engine, limits=limits, breaker=database_breaker,
+                       cache=QueryCache(client, policy, redis_breaker))
+
+
 def create_app(settings: QuerySettings) -> Flask:
     app = Flask(__name__)
     engine = create_engine(sqlalchemy_url(settings.database_url), pool_size=5,
                            max_overflow=5, pool_pre_ping=True,
-                           connect_args={"connect_timeout": 5,
+                           connect_args={"connect_timeout": settings.query_db_connect_timeout_s,
                                          "application_name": "lookout-query"})
     cache = redis.Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
     app.extensions["lookout.catalogue"] = MetricCatalogue(engine)
+    app.extensions["lookout.query_runner"] = query_runner(settings, engine)
     install_request_ids(app)
     install_error_handlers(app)
     app.after_request(_count_requests)
     app.register_blueprint(bp)
+    app.register_blueprint(prometheus_api.bp)
+    app.register_blueprint(query_api.bp)
 
     def check_db() -> None:
         with engine.connect() as conn:

@@ -10,3 +10,36 @@ class QuerySettings(BaseServiceSettings, DatabaseSettings, RedisSettings):
     query_port: int = Field(8082, ge=1, le=65535)
     query_workers: int = Field(2, ge=1, le=64)
     query_threads: int = Field(8, ge=1, le=256)
+
+    # -- PromQL evaluation ------------------------------------------------------------
+    # Longest a query may run (the `timeout` parameter can only shorten it); also the
+    # database's statement_timeout for the query's reads.
+    query_timeout_s: float = Field(30.0, gt=0, le=600)
+    # How far back an instant selector looks for a sample (Prometheus's default: 5 m).
+    query_lookback_s: float = Field(300.0, gt=0, le=86_400)
+    # Samples one query may hold in memory at once.
+    query_max_samples: int = Field(50_000_000, ge=1)
+    # Series one selector (or one /series, /labels listing) may select.
+    query_max_series: int = Field(50_000, ge=1)
+    # Seconds libpq waits for a database connection before the attempt counts as failed.
+    query_db_connect_timeout_s: int = Field(3, ge=1, le=60)
+
+    # -- Redis query cache ------------------------------------------------------------
+    query_cache_enabled: bool = True
+    # TTL of a result whose range reaches into the last QUERY_CACHE_RECENT_WINDOW_S.
+    query_cache_recent_ttl_s: int = Field(10, ge=1)
+    query_cache_recent_window_s: int = Field(300, ge=0)
+    # TTL of every other result.
+    query_cache_ttl_s: int = Field(300, ge=1)
+    # Encoded results larger than this are answered but not cached.
+    query_cache_max_bytes: int = Field(4_194_304, ge=1)
+    # Socket timeout of every cache read and write: a slow Redis must not slow queries.
+    query_cache_timeout_s: float = Field(0.25, gt=0, le=10)
+    # After a Redis failure, queries skip the cache this long before it is tried again.
+    query_cache_retry_s: float = Field(5.0, gt=0, le=3600)
+
+    # -- circuit breaker around the database --------------------------------------------
+    # Consecutive database failures (connection refused, lost, timed out) that open it.
+    query_breaker_failures: int = Field(5, ge=1)
+    # Seconds it stays open (answering 503 at once) before one probe is let through.
+    query_breaker_reset_s: float = Field(10.0, gt=0, le=3600)
