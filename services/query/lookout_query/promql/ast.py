@@ -147,7 +147,8 @@ def _ms(delta: dt.timedelta | None) -> int:
     return (delta.days * 86_400_000 + delta.seconds * 1000 + delta.microseconds // 1000)
 
 
-def _at(node: pp.AtModifier | None) -> At | None:
+def _at(owner: pp.VectorSelector | pp.SubqueryExpr) -> At | None:
+    node = owner.at
     if node is None:
         return None
     kind = str(node.type)
@@ -155,7 +156,14 @@ def _at(node: pp.AtModifier | None) -> At | None:
         return At("start")
     if kind.endswith("End"):
         return At("end")
-    moment = node.at
+    try:
+        moment = node.at
+    except BaseException as exc:  # pyo3's PanicException derives from BaseException
+        if type(exc).__name__ != "PanicException":
+            raise
+        # The parser cannot represent a time before 1970 (Prometheus allows them) and
+        # prints it as 0: refuse rather than answer for the wrong time.
+        raise Unsupported("@ times before 1970 are not supported by Lookout") from None
     assert moment is not None
     epoch = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
     return At("time", _ms(moment - epoch))
@@ -174,10 +182,12 @@ def _matcher(node: pp.Matcher) -> Matcher:
 def _vector_selector(node: pp.VectorSelector) -> VectorSelector:
     if node.matchers.or_matchers:
         raise BadQuery("unexpected \"or\" in label matchers: Prometheus 2.42 has no or-matchers")
-    matchers = [_matcher(m) for m in node.matchers.matchers]
+    # Matchers are a conjunction: their order means nothing, so it is made canonical.
+    matchers = sorted((_matcher(m) for m in node.matchers.matchers),
+                      key=lambda m: (m.name, m.op, m.value))
     if node.name:
         matchers.insert(0, Matcher(METRIC_NAME, "=", node.name))
-    return VectorSelector(tuple(matchers), _ms(node.offset), _at(node.at))
+    return VectorSelector(tuple(matchers), _ms(node.offset), _at(node))
 
 
 def convert(node: pp.Expr) -> Expr:
@@ -194,7 +204,7 @@ def convert(node: pp.Expr) -> Expr:
         return MatrixSelector(_vector_selector(node.vector_selector), _ms(node.range))
     if isinstance(node, pp.SubqueryExpr):
         return Subquery(convert(node.expr), _ms(node.range), _ms(node.step), _ms(node.offset),
-                        _at(node.at))
+                        _at(node))
     if isinstance(node, pp.Call):
         name = node.func.name
         if name in UNSUPPORTED_FUNCTIONS:
@@ -239,16 +249,19 @@ def parse(query: str) -> Expr:
     if not query.strip():
         raise BadQuery("empty query")
     try:
-        node = pp.parse(query)
+        return convert(pp.parse(query))
     except ValueError as exc:
         raise BadQuery(f"parse error: {exc}") from None
-    return convert(node)
+    except (KeyboardInterrupt, SystemExit, GeneratorExit):
+        raise
+    except BaseException as exc:  # the parser's Rust side panicked (pyo3 PanicException)
+        if isinstance(exc, Exception) and not type(exc).__name__ == "PanicException":
+            raise
+        raise Unsupported(f"the PromQL parser cannot handle this query ({exc})") from None
 
 
 def normalise(query: str) -> str:
-    """A canonical text of ``query`` (spacing, number forms and label order normalised by
-    the parser's printer): equal queries give equal text, for cache keys."""
-    try:
-        return str(pp.parse(query))
-    except ValueError as exc:
-        raise BadQuery(f"parse error: {exc}") from None
+    """A canonical text of ``query``: the exact structure of its AST, where spacing,
+    parentheses, number spelling and matcher order no longer show. Equal meaning, equal
+    text — for cache keys."""
+    return repr(parse(query))

@@ -339,15 +339,20 @@ class _Evaluation:
 
     def range_function(self, node: Call, steps: np.ndarray) -> VectorSteps:
         name = node.func
-        fn = RANGE_FUNCTIONS[name]
         matrix_index = 1 if name == "quantile_over_time" else 0
         scalars = [self.eval_scalar(a, steps).values
                    for i, a in enumerate(node.args) if i != matrix_index]
         arg = node.args[matrix_index]
         if isinstance(arg, MatrixSelector):
-            from_rollups = self.rollup_function(name, arg, steps)
+            from_rollups = self.rollup_function(node, arg, steps)
             if from_rollups is not None:
                 return from_rollups
+        return self.raw_range_function(node, arg, matrix_index, scalars, steps)
+
+    def raw_range_function(self, node: Call, arg: Expr, matrix_index: int,
+                           scalars: list[np.ndarray], steps: np.ndarray) -> VectorSteps:
+        name = node.func
+        fn = RANGE_FUNCTIONS[name]
         rng = self.range_arg(arg, steps)
         n = len(steps)
         labels, values, present = [], np.empty((len(rng.series), n)), np.zeros(
@@ -360,27 +365,39 @@ class _Evaluation:
             labels.append(s.labels if name in KEEPS_NAME else drop_name(s.labels))
         return merge_same_labels(labels, values, present).without_empty_rows()
 
-    def rollup_function(self, name: str, node: MatrixSelector,
+    def rollup_function(self, call: Call, node: MatrixSelector,
                         steps: np.ndarray) -> VectorSteps | None:
-        """``name`` over ``node`` from a rollup, where that is provably exact (rollups.py);
-        None means: read raw samples."""
+        """``call`` over ``node`` from a rollup where that is provably exact (rollups.py):
+        the steps whose windows the maintenance backlog still touches are computed from
+        raw samples. None means: read raw samples for all steps."""
+        name = call.func
         selector = node.selector
         ends = self._times(selector.at, selector.offset_ms, steps)
         bucket = rollups.choose_bucket(name, node.range_ms, ends)
         select_rollup = getattr(self.querier, "select_rollup", None)
         if bucket is None or select_rollup is None:
             return None
-        found = select_rollup(list(selector.matchers), bucket,
-                              int(ends.min()) - node.range_ms, int(ends.max()))
-        if found is None or not rollups.exact(found):
-            return None  # not current, or not exactly summable: raw samples answer
-        self._count_samples(sum(len(s.bucket) for s in found))
+        read = select_rollup(list(selector.matchers), bucket,
+                             int(ends.min()) - node.range_ms, int(ends.max()))
+        if not rollups.exact(read.series):
+            return None  # not exactly summable: raw samples answer
+        current = rollups.current_steps(read.pending, ends, node.range_ms, bucket)
+        if not current.any():
+            return None
+        self._count_samples(sum(len(s.bucket) for s in read.series))
         n = len(steps)
+        found = read.series
         labels, values, present = [], np.empty((len(found), n)), np.zeros((len(found), n), bool)
         for row, s in enumerate(found):
             values[row], present[row] = rollups.evaluate(name, s, bucket, node.range_ms, ends)
+            present[row] &= current
             labels.append(s.labels if name in KEEPS_NAME else drop_name(s.labels))
-        return merge_same_labels(labels, values, present).without_empty_rows()
+        out = merge_same_labels(labels, values, present)
+        if not current.all():
+            behind = np.nonzero(~current)[0]
+            raw = self.raw_range_function(call, node, 0, [], steps[behind])
+            out = _scatter_steps(out, raw, behind)
+        return out.without_empty_rows()
 
     # -- operators ----------------------------------------------------------------------
     def aggregate(self, node: Aggregate, steps: np.ndarray) -> VectorSteps:
@@ -414,6 +431,25 @@ class _Evaluation:
             return merge_same_labels([drop_name(ls) for ls in value.labels], -value.values,
                                      value.present)
         raise ExecutionError("unary minus takes a scalar or an instant vector")
+
+
+def _scatter_steps(base: VectorSteps, part: VectorSteps, columns: np.ndarray) -> VectorSteps:
+    """``base`` with ``part``'s values written into the step ``columns`` it was computed at
+    (rows matched by labels; a series only ``part`` has gets a row of its own)."""
+    rows = {labels: i for i, labels in enumerate(base.labels)}
+    labels = list(base.labels)
+    values, present = base.values, base.present
+    extra = [ls for ls in part.labels if ls not in rows]
+    if extra:
+        labels += extra
+        values = np.vstack([values, np.zeros((len(extra), base.steps))])
+        present = np.vstack([present, np.zeros((len(extra), base.steps), dtype=bool)])
+        rows.update({ls: len(base.labels) + k for k, ls in enumerate(extra)})
+    for j, ls in enumerate(part.labels):
+        i = rows[ls]
+        values[i, columns] = part.values[j]
+        present[i, columns] = part.present[j]
+    return VectorSteps(labels, values, present)
 
 
 def _absent_labels(expr: Expr) -> tuple[tuple[str, str], ...]:

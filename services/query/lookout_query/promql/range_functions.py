@@ -81,11 +81,10 @@ def avg_over_time(t, v, lo, hi, ends, step_times, args) -> Result:
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         sums = _gathered(v, lo, hi, lambda w, m: np.where(m, w, 0.0).sum(axis=1))
         values = sums / n
-    overflow = np.nonzero(np.isinf(values) & (n > 0))[0]
-    for i in overflow:
-        window = v[lo[i]:hi[i]]
-        if not np.isinf(window).any():
-            values[i] = _incremental_mean(window)
+    # Where the plain sum is not finite (infinities, overflow), Prometheus's running mean
+    # and the sum part ways: use the running mean there.
+    for i in np.nonzero(~np.isfinite(values) & (n > 0))[0]:
+        values[i] = _incremental_mean(v[lo[i]:hi[i]])
     return values, n > 0
 
 

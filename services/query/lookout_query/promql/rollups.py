@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .model import RollupSeries
+from .model import UNKNOWN_TIME, RollupSeries
 from .range_functions import Result, window_chunks
 
 BUCKETS_MS = (3_600_000, 60_000)  # widest first
@@ -42,9 +42,21 @@ def choose_bucket(function: str, range_ms: int, ends: np.ndarray) -> int | None:
 
 
 def exact(series: list[RollupSeries]) -> bool:
-    """Every bucket's aggregates are finite, so summing and comparing them is exact."""
+    """Every bucket's aggregates are finite, so summing and comparing them is exact, and
+    every bucket knows its first sample."""
     return all(np.isfinite(s.sum).all() and np.isfinite(s.min).all()
-               and np.isfinite(s.max).all() for s in series)
+               and np.isfinite(s.max).all() and (s.first_time != UNKNOWN_TIME).all()
+               for s in series)
+
+
+def current_steps(pending: list[tuple[int, int]], ends: np.ndarray, range_ms: int,
+                  bucket_ms: int) -> np.ndarray:
+    """Steps whose buckets (``[e - range, e + bucket)``) no pending range ``[lo, hi)``
+    touches: only those may be answered from the rollup."""
+    ok = np.ones(len(ends), dtype=bool)
+    for lo, hi in pending:
+        ok &= ~((lo < ends + bucket_ms) & (hi > ends - range_ms))
+    return ok
 
 
 def evaluate(function: str, s: RollupSeries, bucket_ms: int, range_ms: int,
