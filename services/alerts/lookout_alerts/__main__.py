@@ -6,7 +6,6 @@ from lookout_common.log_config import configure_logging
 from lookout_common.serving import serve_flask
 from lookout_common.settings import load_settings
 
-from .app import create_app
 from .settings import AlertsSettings
 
 
@@ -14,7 +13,7 @@ def main() -> None:
     settings = load_settings(AlertsSettings)
     configure_logging(settings, "alerts")
     bind = f"{settings.alerts_host}:{settings.alerts_port}"
-    serve_flask(settings, "alerts", create_app, bind=bind,
+    serve_flask(settings, "alerts", "lookout_alerts.app:create_app", bind=bind,
                 workers=1, threads=2)
 
 

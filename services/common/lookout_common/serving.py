@@ -1,12 +1,16 @@
 """Running a Flask app under gunicorn from a service's own entry point.
 
-``python -m lookout_<service>`` validates its settings first, then hands gunicorn an
-app factory; gunicorn's workers each build the app after the fork, so no connection
-is ever shared between processes.
+``python -m lookout_<service>`` validates its settings first, then hands gunicorn the
+import path of its app factory; gunicorn's workers each import and build the app after
+the fork, so no connection is ever shared between processes — and prometheus_client is
+first imported once ``PROMETHEUS_MULTIPROC_DIR`` is set, which is when it decides to
+keep its values in files that ``/metrics`` aggregates across the workers. (Imported
+earlier, every worker would count in its own memory and ``/metrics`` would be empty.)
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 import tempfile
 from collections.abc import Callable
@@ -46,15 +50,20 @@ def _child_exit(server: Any, worker: Any) -> None:
     multiprocess.mark_process_dead(worker.pid)
 
 
-def serve_flask(settings: BaseServiceSettings, name: str,
-                create_app: Callable[[Any], Any], *, bind: str, workers: int,
-                threads: int) -> None:
-    """Serve ``create_app(settings)`` under gunicorn; each worker process builds its own
-    app (and logging) after the fork."""
+def import_factory(path: str) -> Callable[[Any], Any]:
+    """``"package.module:function"`` → the function."""
+    module, _, attribute = path.partition(":")
+    return getattr(importlib.import_module(module), attribute)  # type: ignore[no-any-return]
+
+
+def serve_flask(settings: BaseServiceSettings, name: str, create_app: str, *, bind: str,
+                workers: int, threads: int) -> None:
+    """Serve ``create_app(settings)`` (given as ``"module:function"``) under gunicorn; each
+    worker process imports it and builds its own app (and logging) after the fork."""
 
     def factory() -> Any:
         configure_logging(settings, name)
-        return create_app(settings)
+        return import_factory(create_app)(settings)
 
     serve(factory, bind=bind, workers=workers, threads=threads, name=name)
 

@@ -6,7 +6,6 @@ from lookout_common.log_config import configure_logging
 from lookout_common.serving import serve_flask
 from lookout_common.settings import load_settings
 
-from .app import create_app
 from .settings import IngestSettings
 
 
@@ -14,7 +13,7 @@ def main() -> None:
     settings = load_settings(IngestSettings)
     configure_logging(settings, "ingest")
     bind = f"{settings.ingest_host}:{settings.ingest_port}"
-    serve_flask(settings, "ingest", create_app, bind=bind,
+    serve_flask(settings, "ingest", "lookout_ingest.app:create_app", bind=bind,
                 workers=settings.ingest_workers, threads=settings.ingest_threads)
 
 

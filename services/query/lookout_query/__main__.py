@@ -6,7 +6,6 @@ from lookout_common.log_config import configure_logging
 from lookout_common.serving import serve_flask
 from lookout_common.settings import load_settings
 
-from .app import create_app
 from .settings import QuerySettings
 
 
@@ -14,7 +13,7 @@ def main() -> None:
     settings = load_settings(QuerySettings)
     configure_logging(settings, "query")
     bind = f"{settings.query_host}:{settings.query_port}"
-    serve_flask(settings, "query", create_app, bind=bind,
+    serve_flask(settings, "query", "lookout_query.app:create_app", bind=bind,
                 workers=settings.query_workers, threads=settings.query_threads)
 
 
