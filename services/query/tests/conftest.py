@@ -9,7 +9,8 @@ from dataclasses import dataclass
 import pytest
 
 from lookout_common.db.connection import drop_database, ensure_database
-from lookout_common.testing import ServerUrls, database_url, unique_name
+from lookout_common.settings import StorageMode
+from lookout_common.testing import ServerUrls, database_url, timescaledb_available, unique_name
 from lookout_query.promql.engine import Engine
 
 from .promqltest import Script, ScriptRunner, ScriptStorage
@@ -74,7 +75,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config)
 def script_runner(servers: ServerUrls) -> Iterator[Callable[[Script], ScriptRunner]]:
     """The runner of a script, on a database of its own (created when the script's first
     eval runs, dropped when another script's eval runs or the session ends)."""
-    current: list[tuple[Script, ScriptRunner, str]] = []
+    current: list[tuple[tuple[Script, StorageMode], ScriptRunner, str]] = []
+    timescaledb, why_not = timescaledb_available(servers)
 
     def close_current() -> None:
         while current:
@@ -82,14 +84,16 @@ def script_runner(servers: ServerUrls) -> Iterator[Callable[[Script], ScriptRunn
             runner.storage.close()
             drop_database(url)
 
-    def runner_for(script: Script) -> ScriptRunner:
-        if current and current[0][0] is script:
+    def runner_for(script: Script, mode: StorageMode = StorageMode.POSTGRES) -> ScriptRunner:
+        if mode is StorageMode.TIMESCALEDB and not timescaledb:
+            pytest.skip(f"TimescaleDB mode not tested: {why_not}")
+        if current and current[0][0][0] is script and current[0][0][1] is mode:
             return current[0][1]
         close_current()
         url = database_url(servers, unique_name("lookout_promqltest"))
         ensure_database(url)
-        runner = ScriptRunner(script, ScriptStorage(url), Engine)
-        current.append((script, runner, url))
+        runner = ScriptRunner(script, ScriptStorage(url, mode), Engine)
+        current.append(((script, mode), runner, url))
         return runner
 
     yield runner_for

@@ -622,17 +622,33 @@ def run_eval(engine: QueryEngine, case: Eval, at_variants: bool = True) -> None:
         check(engine, case, query, t_ms)
 
 
+# Scripts put their samples at 1970: TimescaleDB's retention and compression jobs would
+# drop or compress those chunks while the script runs, so the script's database has none.
+WITHOUT_TIMESCALEDB_JOBS = """
+SELECT remove_retention_policy('samples');
+SELECT remove_compression_policy('samples');
+"""
+
+
 class ScriptStorage:
     """A migrated database that script loads are written into through the worker's own
-    write path (``SampleStore``), in plain-PostgreSQL mode: its partitions are only
-    dropped by the worker's maintenance, which never runs here, so samples at 1970 stay."""
+    write path (``SampleStore``). Plain-PostgreSQL mode's partitions are only dropped by
+    the worker's maintenance, which never runs here; in TimescaleDB mode the retention
+    and compression jobs are removed — so samples at 1970 stay."""
 
-    def __init__(self, database_url: str) -> None:
+    def __init__(self, database_url: str, mode: StorageMode = StorageMode.POSTGRES) -> None:
         self.database_url = database_url
-        self.settings = WorkerSettings(database_url=database_url,
-                                       storage_mode=StorageMode.POSTGRES)
+        self.mode = mode
+        self.settings = WorkerSettings(database_url=database_url, storage_mode=mode)
         migrate(self.settings)
-        self.store = SampleStore(self.settings, StorageMode.POSTGRES)
+        if mode is StorageMode.TIMESCALEDB:
+            conn = psycopg2.connect(database_url)
+            try:
+                with conn, conn.cursor() as cur:
+                    cur.execute(WITHOUT_TIMESCALEDB_JOBS)
+            finally:
+                conn.close()
+        self.store = SampleStore(self.settings, mode)
         self.engine = create_engine(sqlalchemy_url(database_url), pool_size=2)
         self.querier = PostgresQuerier(self.engine)
         self._messages = 0
@@ -660,7 +676,10 @@ class ScriptStorage:
         conn = psycopg2.connect(self.database_url)
         try:
             with conn, conn.cursor() as cur:
-                cur.execute("TRUNCATE samples, series, ingested_messages, rollup_invalidations")
+                tables = "samples, series, ingested_messages"
+                if self.mode is StorageMode.POSTGRES:
+                    tables += ", rollup_invalidations"
+                cur.execute(f"TRUNCATE {tables}")
         finally:
             conn.close()
         self.store.series.forget()  # ids of the truncated series must not be reused

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from lookout_common.settings import StorageMode
+
 from .golden_reference import (
     check_file,
     input_series,
@@ -23,15 +25,20 @@ GOLDEN_DIR = Path(__file__).with_name("golden")
 SCRIPTS = read_scripts(GOLDEN_DIR)
 
 
+MODES = (StorageMode.POSTGRES, StorageMode.TIMESCALEDB)
+
+
 def cases() -> list[object]:
-    return [pytest.param(script, case, id=script.case_id(case),
-                         marks=pytest.mark.promqltest(suite="lookout golden", file=script.name))
-            for script in SCRIPTS for case in script.evals]
+    # Mode outermost: each script's database is made once per mode.
+    return [pytest.param(mode, script, case, id=f"{mode.value}:{script.case_id(case)}",
+                         marks=pytest.mark.promqltest(suite=f"lookout golden {mode.value}",
+                                                      file=script.name))
+            for mode in MODES for script in SCRIPTS for case in script.evals]
 
 
-@pytest.mark.parametrize(("script", "case"), cases())
-def test_golden_case(script: Script, case: Eval, script_runner) -> None:  # type: ignore[no-untyped-def]
-    script_runner(script).run(case)
+@pytest.mark.parametrize(("mode", "script", "case"), cases())
+def test_golden_case(mode: StorageMode, script: Script, case: Eval, script_runner) -> None:  # type: ignore[no-untyped-def]
+    script_runner(script, mode).run(case)
 
 
 def test_there_are_enough_golden_cases() -> None:

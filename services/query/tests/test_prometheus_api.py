@@ -16,6 +16,7 @@ from lookout_common.settings import StorageMode
 from lookout_query.app import create_app
 from lookout_query.settings import QuerySettings
 from lookout_worker.maintenance import Maintenance
+from lookout_worker.rollups import TimescaleRollups
 from lookout_worker.settings import WorkerSettings
 from lookout_worker.store import InboundMessage, SampleStore
 
@@ -41,10 +42,10 @@ def samples() -> list[Sample]:
     return out
 
 
-def load(database_url: str) -> None:
-    settings = WorkerSettings(database_url=database_url, storage_mode=StorageMode.POSTGRES)
+def load(database_url: str, mode: StorageMode = StorageMode.POSTGRES) -> None:
+    settings = WorkerSettings(database_url=database_url, storage_mode=mode)
     migrate(settings)
-    store = SampleStore(settings, StorageMode.POSTGRES)
+    store = SampleStore(settings, mode)
     batch = SampleBatch.from_samples(samples())
     batch.metadata.extend([
         MetricMetadata("up", "gauge", "1 if the target answered its last scrape", ""),
@@ -55,23 +56,27 @@ def load(database_url: str) -> None:
         assert outcome.samples_written == len(batch)
     finally:
         store.close()
-    conn = psycopg2.connect(database_url)  # the worker's maintenance: rollups up to date
+    conn = psycopg2.connect(database_url)  # rollups up to date, as the worker keeps them
     try:
-        assert Maintenance(settings, StorageMode.POSTGRES).run_once(conn)
+        if mode is StorageMode.POSTGRES:
+            assert Maintenance(settings, mode).run_once(conn)
+        else:
+            TimescaleRollups().refresh(conn)
     finally:
         conn.close()
 
 
 @pytest.fixture
-def database(fresh_database_url):
-    load(fresh_database_url)
+def database(fresh_database_url, storage_mode):
+    """The API tests run in each storage mode (TimescaleDB where installed)."""
+    load(fresh_database_url, storage_mode)
     return fresh_database_url
 
 
 @pytest.fixture
-def make_client(database, servers, redis_key_prefix):
+def make_client(database, servers, redis_key_prefix, storage_mode):
     def make(**overrides):
-        settings = QuerySettings(database_url=database, storage_mode=StorageMode.POSTGRES,
+        settings = QuerySettings(database_url=database, storage_mode=storage_mode,
                                  redis_url=servers.redis_url + "/0",
                                  redis_key_prefix=redis_key_prefix, **overrides)
         return create_app(settings).test_client()

@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from lookout_common.settings import StorageMode
+
 from .promqltest import Eval, Script, read_scripts
 
 SUITE = "prometheus v2.42.0"
@@ -30,18 +32,23 @@ SCRIPTS = read_scripts(SCRIPTS_DIR)
 SKIPS: dict[str, str] = yaml.safe_load(SKIPS_FILE.read_text()) or {}
 
 
+MODES = (StorageMode.POSTGRES, StorageMode.TIMESCALEDB)
+
+
 def cases() -> list[object]:
-    return [pytest.param(script, case, id=script.case_id(case),
-                         marks=pytest.mark.promqltest(suite=SUITE, file=script.name))
-            for script in SCRIPTS for case in script.evals]
+    # Mode outermost: each script's database is made once per mode.
+    return [pytest.param(mode, script, case, id=f"{mode.value}:{script.case_id(case)}",
+                         marks=pytest.mark.promqltest(suite=f"{SUITE} {mode.value}",
+                                                      file=script.name))
+            for mode in MODES for script in SCRIPTS for case in script.evals]
 
 
-@pytest.mark.parametrize(("script", "case"), cases())
-def test_prometheus_case(script: Script, case: Eval, script_runner) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize(("mode", "script", "case"), cases())
+def test_prometheus_case(mode: StorageMode, script: Script, case: Eval, script_runner) -> None:  # type: ignore[no-untyped-def]
     reason = SKIPS.get(script.case_id(case))
     if reason:
         pytest.skip(reason)
-    script_runner(script).run(case)
+    script_runner(script, mode).run(case)
 
 
 def test_skip_list_names_real_cases() -> None:
