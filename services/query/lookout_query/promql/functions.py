@@ -8,7 +8,6 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 import numpy as np
 
@@ -57,30 +56,32 @@ def clamp(vec: VectorSteps, low: np.ndarray | None, high: np.ndarray | None) -> 
 
 
 def _calendar(values: np.ndarray, part: str) -> np.ndarray:
-    out = np.full(values.shape, np.nan)
-    flat_in, flat_out = values.reshape(-1), out.reshape(-1)
-    for i, v in enumerate(flat_in):
-        if not math.isfinite(v):
-            continue
-        d = datetime.fromtimestamp(int(v), tz=UTC)
-        if part == "minute":
-            flat_out[i] = d.minute
-        elif part == "hour":
-            flat_out[i] = d.hour
-        elif part == "day_of_week":
-            flat_out[i] = (d.weekday() + 1) % 7
-        elif part == "day_of_month":
-            flat_out[i] = d.day
+    """A calendar field (UTC) of each value read as unix seconds, truncated to whole
+    seconds as Go's time.Unix(int64(v), 0) does; NaN and infinities give NaN."""
+    finite = np.isfinite(values)
+    seconds = np.where(finite, np.trunc(np.where(finite, values, 0.0)), 0).astype(np.int64)
+    if part == "minute":
+        out = (seconds // 60) % 60
+    elif part == "hour":
+        out = (seconds // 3600) % 24
+    elif part == "day_of_week":
+        out = (seconds // 86_400 + 4) % 7  # 1970-01-01 was a Thursday; Sunday is 0
+    else:
+        day = seconds.astype("datetime64[s]").astype("datetime64[D]")
+        month = day.astype("datetime64[M]")
+        year = day.astype("datetime64[Y]")
+        if part == "day_of_month":
+            out = (day - month.astype("datetime64[D]")).astype(np.int64) + 1
         elif part == "day_of_year":
-            flat_out[i] = d.timetuple().tm_yday
+            out = (day - year.astype("datetime64[D]")).astype(np.int64) + 1
         elif part == "days_in_month":
-            nxt = datetime(d.year + (d.month == 12), d.month % 12 + 1, 1, tzinfo=UTC)
-            flat_out[i] = (nxt - datetime(d.year, d.month, 1, tzinfo=UTC)).days
+            out = ((month + 1).astype("datetime64[D]")
+                   - month.astype("datetime64[D]")).astype(np.int64)
         elif part == "month":
-            flat_out[i] = d.month
-        elif part == "year":
-            flat_out[i] = d.year
-    return out
+            out = (month - year.astype("datetime64[M]")).astype(np.int64) + 1
+        else:  # year
+            out = year.astype(np.int64) + 1970
+    return np.where(finite, out.astype(np.float64), np.nan)
 
 
 CALENDAR = {"minute", "hour", "day_of_week", "day_of_month", "day_of_year", "days_in_month",
@@ -220,11 +221,15 @@ def histogram_quantile(q: np.ndarray, vec: VectorSteps) -> VectorSteps:
             np.add.at(summed, where, counts)
             np.logical_or.at(summed_p, where, present_rows)
             bounds, counts, present_rows = uniq, summed, summed_p
-        values = np.full(steps, np.nan)
         any_present = present_rows.any(axis=0)
-        for step in np.nonzero(any_present)[0]:
-            here = present_rows[:, step]
-            values[step] = bucket_quantile(float(q[step]), bounds[here], counts[here, step])
+        if present_rows.all() and np.isfinite(counts).all():
+            values = bucket_quantiles(q, bounds, counts)  # every bucket at every step
+        else:
+            values = np.full(steps, np.nan)
+            for step in np.nonzero(any_present)[0]:
+                here = present_rows[:, step]
+                values[step] = bucket_quantile(float(q[step]), bounds[here],
+                                               counts[here, step])
         out_labels.append(labels)
         out_values.append(values)
         out_present.append(any_present)
@@ -232,6 +237,32 @@ def histogram_quantile(q: np.ndarray, vec: VectorSteps) -> VectorSteps:
         return VectorSteps.empty(steps)
     return merge_same_labels([drop_name(ls) for ls in out_labels], np.array(out_values),
                              np.array(out_present))
+
+
+def bucket_quantiles(q: np.ndarray, bounds: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """``bucket_quantile`` at every step at once, for ``counts`` (buckets by steps) that
+    are all present and finite, ``bounds`` sorted and distinct."""
+    steps = counts.shape[1]
+    if len(bounds) < 2 or not math.isinf(bounds[-1]) or bounds[-1] < 0:
+        out = np.full(steps, np.nan)
+    else:
+        counts = np.maximum.accumulate(counts, axis=0)
+        observations = counts[-1]
+        rank = q * observations
+        reached = counts[:-1] >= rank[None, :]
+        b = np.where(reached.any(axis=0), np.argmax(reached, axis=0), len(bounds) - 1)
+        previous = np.maximum(b - 1, 0)
+        below = np.where(b > 0, counts[previous, np.arange(steps)], 0.0)
+        start = np.where(b > 0, bounds[previous], 0.0)
+        end = bounds[np.minimum(b, len(bounds) - 1)]
+        in_bucket = counts[np.minimum(b, len(bounds) - 1), np.arange(steps)] - below
+        out = start + (end - start) * ((rank - below) / in_bucket)
+        out = np.where(b == len(bounds) - 1, bounds[-2], out)
+        out = np.where((b == 0) & (bounds[0] <= 0), bounds[0], out)
+        out = np.where(observations == 0, np.nan, out)
+    out = np.where(q < 0, -np.inf, out)
+    out = np.where(q > 1, np.inf, out)
+    return np.where(np.isnan(q), np.nan, out)
 
 
 def bucket_quantile(q: float, bounds: np.ndarray, counts: np.ndarray) -> float:
