@@ -722,5 +722,16 @@ class ScriptRunner:
         yield from self.script.evals
 
 
+def suite_cases(suite: str, scripts: Sequence[Script], modes: Sequence[Any]) -> list[Any]:
+    """One pytest param per (storage mode, script, eval), mode outermost so each script's
+    database is made once per mode; counted per file in the session summary."""
+    import pytest
+
+    return [pytest.param(mode, script, case, id=f"{mode.value}:{script.case_id(case)}",
+                         marks=pytest.mark.promqltest(suite=f"{suite} {mode.value}",
+                                                      file=script.name))
+            for mode in modes for script in scripts for case in script.evals]
+
+
 def case_ids(scripts: Sequence[Script]) -> list[tuple[Script, Eval, str]]:
     return [(s, e, s.case_id(e)) for s in scripts for e in s.evals]

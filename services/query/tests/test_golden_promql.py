@@ -19,7 +19,7 @@ from .golden_reference import (
     promtool_path,
     reasoned_cases,
 )
-from .promqltest import Eval, Load, Script, parse_script, read_scripts
+from .promqltest import Eval, Load, Script, parse_script, read_scripts, suite_cases
 
 GOLDEN_DIR = Path(__file__).with_name("golden")
 SCRIPTS = read_scripts(GOLDEN_DIR)
@@ -28,15 +28,7 @@ SCRIPTS = read_scripts(GOLDEN_DIR)
 MODES = (StorageMode.POSTGRES, StorageMode.TIMESCALEDB)
 
 
-def cases() -> list[object]:
-    # Mode outermost: each script's database is made once per mode.
-    return [pytest.param(mode, script, case, id=f"{mode.value}:{script.case_id(case)}",
-                         marks=pytest.mark.promqltest(suite=f"lookout golden {mode.value}",
-                                                      file=script.name))
-            for mode in MODES for script in SCRIPTS for case in script.evals]
-
-
-@pytest.mark.parametrize(("mode", "script", "case"), cases())
+@pytest.mark.parametrize(("mode", "script", "case"), suite_cases("lookout golden", SCRIPTS, MODES))
 def test_golden_case(mode: StorageMode, script: Script, case: Eval, script_runner) -> None:  # type: ignore[no-untyped-def]
     script_runner(script, mode).run(case)
 

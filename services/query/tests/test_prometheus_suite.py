@@ -15,7 +15,7 @@ import yaml
 
 from lookout_common.settings import StorageMode
 
-from .promqltest import Eval, Script, read_scripts
+from .promqltest import Eval, Script, read_scripts, suite_cases
 
 SUITE = "prometheus v2.42.0"
 # ../shared/data beside the repository (the checkout's parent), or where the variable says.
@@ -35,15 +35,7 @@ SKIPS: dict[str, str] = yaml.safe_load(SKIPS_FILE.read_text()) or {}
 MODES = (StorageMode.POSTGRES, StorageMode.TIMESCALEDB)
 
 
-def cases() -> list[object]:
-    # Mode outermost: each script's database is made once per mode.
-    return [pytest.param(mode, script, case, id=f"{mode.value}:{script.case_id(case)}",
-                         marks=pytest.mark.promqltest(suite=f"{SUITE} {mode.value}",
-                                                      file=script.name))
-            for mode in MODES for script in SCRIPTS for case in script.evals]
-
-
-@pytest.mark.parametrize(("mode", "script", "case"), cases())
+@pytest.mark.parametrize(("mode", "script", "case"), suite_cases(SUITE, SCRIPTS, MODES))
 def test_prometheus_case(mode: StorageMode, script: Script, case: Eval, script_runner) -> None:  # type: ignore[no-untyped-def]
     reason = SKIPS.get(script.case_id(case))
     if reason:

@@ -109,8 +109,20 @@ def _expand(template: str, match: re.Match[str]) -> str:
     return _TEMPLATE.sub(one, template)
 
 
-def _relabelled(vec: VectorSteps, new_labels: list[Labels]) -> VectorSteps:
-    return merge_same_labels(new_labels, vec.values, vec.present)
+def _with_label(vec: VectorSteps, dst: str,
+                new_value: Callable[[dict[str, str]], str | None]) -> VectorSteps:
+    """Every series with label ``dst`` set to ``new_value(labels)`` — removed when that is
+    "", left as it was when it is None; series whose labels become equal merge."""
+    out: list[Labels] = []
+    for labels in vec.labels:
+        mapping = dict(labels)
+        value = new_value(mapping)
+        if value:
+            mapping[dst] = value
+        elif value is not None:
+            mapping.pop(dst, None)
+        out.append(tuple(sorted(mapping.items())))
+    return merge_same_labels(out, vec.values, vec.present)
 
 
 def label_replace(vec: VectorSteps, dst: str, replacement: str, src: str,
@@ -122,18 +134,11 @@ def label_replace(vec: VectorSteps, dst: str, replacement: str, src: str,
             f"invalid regular expression in label_replace(): {regex}: {exc}") from None
     if not is_valid_label_name(dst):
         raise ExecutionError(f"invalid destination label name in label_replace(): {dst}")
-    out: list[Labels] = []
-    for labels in vec.labels:
-        mapping = dict(labels)
-        match = pattern.match(mapping.get(src, ""))
-        if match is not None:
-            value = _expand(replacement, match)
-            if value:
-                mapping[dst] = value
-            else:
-                mapping.pop(dst, None)
-        out.append(tuple(sorted(mapping.items())))
-    return _relabelled(vec, out)
+    def new_value(labels: dict[str, str]) -> str | None:
+        match = pattern.match(labels.get(src, ""))
+        return None if match is None else _expand(replacement, match)
+
+    return _with_label(vec, dst, new_value)
 
 
 def label_join(vec: VectorSteps, dst: str, separator: str, sources: list[str]) -> VectorSteps:
@@ -142,16 +147,8 @@ def label_join(vec: VectorSteps, dst: str, separator: str, sources: list[str]) -
     for src in sources:
         if not is_valid_label_name(src):
             raise ExecutionError(f"invalid source label name in label_join(): {src}")
-    out: list[Labels] = []
-    for labels in vec.labels:
-        mapping = dict(labels)
-        value = separator.join(mapping.get(src, "") for src in sources)
-        if value:
-            mapping[dst] = value
-        else:
-            mapping.pop(dst, None)
-        out.append(tuple(sorted(mapping.items())))
-    return _relabelled(vec, out)
+    return _with_label(vec, dst,
+                       lambda labels: separator.join(labels.get(src, "") for src in sources))
 
 
 def sort(vec: VectorSteps, descending: bool) -> VectorSteps:
