@@ -14,8 +14,14 @@ missing=()
 [ -x /usr/sbin/nginx ] || command -v nginx >/dev/null || missing+=(nginx-light)
 command -v npm >/dev/null || missing+=(nodejs npm)
 command -v pg_isready >/dev/null || missing+=(postgresql-client)
-# A real Prometheus for the remote_write end-to-end test.
+# A real Prometheus for the remote_write end-to-end test and `make compliance`,
+# with node_exporter for the latter to scrape.
 command -v prometheus >/dev/null || missing+=(prometheus)
+command -v prometheus-node-exporter >/dev/null || missing+=(prometheus-node-exporter)
+# The reference of `make bench-query`.
+command -v victoria-metrics >/dev/null || missing+=(victoria-metrics)
+# A real Alertmanager for the alert-forwarding test.
+command -v prometheus-alertmanager >/dev/null || missing+=(prometheus-alertmanager)
 if [ ${#missing[@]} -gt 0 ]; then
   say "installing ${missing[*]}"
   as_root apt-get install -y "${missing[@]}" >/dev/null || {
