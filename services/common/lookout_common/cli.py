@@ -130,6 +130,22 @@ def revoke_command(name: str) -> None:
     click.echo(f"revoked {name}")
 
 
+@main.group("api-tokens")
+def api_tokens_group() -> None:
+    """API tokens of query-service users, for scripts (Authorization: Bearer)."""
+
+
+@api_tokens_group.command("create")
+@click.argument("name")
+@click.option("--user", "username", required=True, help="The user the token acts as.")
+def create_api_token_command(name: str, username: str) -> None:
+    """Create API token NAME acting as USER; prints the token once."""
+    with _credentials_db() as conn:
+        token = credentials.create_api_token(conn, name, username)
+    click.echo(f"API token {name} for {username} (shown once): {token}")
+    click.echo(f"use it as:  Authorization: Bearer {token}")
+
+
 @main.group("dlq")
 def dlq_group() -> None:
     """The dead-letter queue (metrics.dlq): list, show, replay, purge."""

@@ -109,3 +109,31 @@ def verify(conn: psycopg2.extensions.connection, secret: str,
         )
         row = cur.fetchone()
     return row[0] if row else None
+
+
+# -- API tokens of query-service users (Authorization: Bearer lkt_...) ---------------------
+API_TOKEN_PREFIX = "lkt_"
+
+
+def new_api_token() -> str:
+    """32 random bytes, URL-safe, with a prefix that tells Lookout API tokens apart."""
+    return API_TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def api_token_hash(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+def create_api_token(conn: psycopg2.extensions.connection, name: str, username: str) -> str:
+    """An API token NAME for user USERNAME (table api_tokens, migration 0005)."""
+    token = new_api_token()
+    try:
+        with conn, conn.cursor() as cur:
+            cur.execute("INSERT INTO api_tokens (name, user_id, token_hash) "
+                        "SELECT %s, id, %s FROM users WHERE username = %s RETURNING id",
+                        (name, api_token_hash(token), username))
+            if cur.fetchone() is None:
+                raise CredentialError(f"no user {username!r}")
+    except psycopg2.errors.UniqueViolation:
+        raise CredentialError(f"{username} already has a token named {name!r}") from None
+    return token

@@ -17,6 +17,7 @@ from flask import Blueprint, Response, current_app, g, request
 from werkzeug.datastructures import MultiDict
 
 from lookout_common import __version__
+from lookout_common.errors import LookoutError
 
 from . import params
 from .breaker import DatabaseUnavailable
@@ -65,6 +66,13 @@ def _query_error(exc: PromQLError) -> Response:
         response.headers["Retry-After"] = str(exc.retry_after_s)
         log.warning("query refused: %s", exc, extra={"request_id": g.get("request_id")})
     return response
+
+
+@bp.errorhandler(LookoutError)
+def _refused(exc: LookoutError) -> Response:
+    """Refusals of the permission check (401, 429) in the Prometheus API's error shape."""
+    return Response(prometheus_error(exc.type, exc.message), status=exc.status,
+                    headers=exc.headers(), mimetype="application/json")
 
 
 @bp.errorhandler(Exception)

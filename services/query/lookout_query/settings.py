@@ -2,10 +2,15 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from lookout_common.settings import BaseServiceSettings, DatabaseSettings, RedisSettings
+from lookout_common.settings import (
+    BaseServiceSettings,
+    BrokerSettings,
+    DatabaseSettings,
+    RedisSettings,
+)
 
 
-class QuerySettings(BaseServiceSettings, DatabaseSettings, RedisSettings):
+class QuerySettings(BaseServiceSettings, DatabaseSettings, RedisSettings, BrokerSettings):
     query_host: str = "127.0.0.1"
     query_port: int = Field(8082, ge=1, le=65535)
     query_workers: int = Field(2, ge=1, le=64)
@@ -43,3 +48,16 @@ class QuerySettings(BaseServiceSettings, DatabaseSettings, RedisSettings):
     query_breaker_failures: int = Field(5, ge=1)
     # Seconds it stays open (answering 503 at once) before one probe is let through.
     query_breaker_reset_s: float = Field(10.0, gt=0, le=3600)
+
+    # -- accounts, dashboards (docs/accounts-and-dashboards.md) ---------------------------
+    # true: the PromQL / Prometheus API and the catalogue need a viewer session or token.
+    query_auth_required: bool = False
+    # The admin created at first start when no user of that name exists (empty: none).
+    query_admin_user: str = Field("admin", pattern=r"^[A-Za-z0-9_.@-]{1,64}$")
+    query_admin_password: str = ""
+    query_session_ttl_s: int = Field(86_400, ge=1)
+    query_login_attempts_per_minute: int = Field(5, ge=1)
+    # Queries per minute per signed-in user (anonymous queries are not counted).
+    query_rate_limit_per_minute: int = Field(100, ge=1)
+    # Dashboards provisioned from *.json here at start (empty: none).
+    query_dashboards_dir: str = ""

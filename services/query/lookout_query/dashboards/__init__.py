@@ -1,0 +1,1 @@
+"""Dashboards and panels: validation, storage, Grafana import, provisioning."""
