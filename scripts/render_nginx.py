@@ -15,6 +15,7 @@ defaults:
     HTTP_PORT       8080
     INGEST_SERVERS  "server <INGEST_HOST>:<INGEST_PORT>;"  (127.0.0.1:8081)
     QUERY_SERVERS   "server <QUERY_HOST>:<QUERY_PORT>;"    (127.0.0.1:8082)
+    ALERTS_SERVERS  "server <ALERTS_HOST>:<ALERTS_PORT>;"  (127.0.0.1:8083)
     FRONTEND_ROOT   <repo>/frontend/dist
     RUN_DIR         the absolute path of --run-dir
 """
@@ -34,7 +35,8 @@ TEMPLATE_DIR = REPO_ROOT / "infra" / "nginx"
 SERVER_TEMPLATE = "lookout.conf.template"
 MAIN_TEMPLATE = "nginx.local.conf.template"
 
-SERVER_VARIABLES = ("HTTP_PORT", "INGEST_SERVERS", "QUERY_SERVERS", "FRONTEND_ROOT")
+SERVER_VARIABLES = ("HTTP_PORT", "INGEST_SERVERS", "QUERY_SERVERS", "ALERTS_SERVERS",
+                    "FRONTEND_ROOT")
 MAIN_VARIABLES = ("RUN_DIR",)
 
 # Addresses a service may listen on that a client cannot connect to.
@@ -88,12 +90,14 @@ def server_values(settings: Mapping[str, str]) -> dict[str, str]:
         "HTTP_PORT": settings.get("HTTP_PORT", "8080").strip(),
         "INGEST_SERVERS": settings.get("INGEST_SERVERS") or _server_line(settings, "INGEST", 8081),
         "QUERY_SERVERS": settings.get("QUERY_SERVERS") or _server_line(settings, "QUERY", 8082),
+        "ALERTS_SERVERS": settings.get("ALERTS_SERVERS")
+        or _server_line(settings, "ALERTS", 8083),
         "FRONTEND_ROOT": settings.get("FRONTEND_ROOT") or str(REPO_ROOT / "frontend" / "dist"),
     }
     port = values["HTTP_PORT"]
     if not port.isdigit() or not 0 < int(port) < 65536:
         raise RenderError(f"HTTP_PORT={port!r}: expected a port number (1-65535)")
-    for name in ("INGEST_SERVERS", "QUERY_SERVERS"):
+    for name in ("INGEST_SERVERS", "QUERY_SERVERS", "ALERTS_SERVERS"):
         if not _SERVERS_RE.match(values[name]):
             raise RenderError(
                 f"{name}={values[name]!r}: expected nginx server lines such as "

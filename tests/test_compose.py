@@ -39,6 +39,7 @@ EXTRA_ENVIRONMENT = {
         "HTTP_PORT",
         "INGEST_SERVERS",
         "QUERY_SERVERS",
+        "ALERTS_SERVERS",
         "FRONTEND_ROOT",
         "NGINX_ENVSUBST_FILTER",
     },

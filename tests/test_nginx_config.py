@@ -2,7 +2,7 @@
 
 scripts/render_nginx.py renders infra/nginx/*.template into a temporary run dir; the
 real nginx checks it (`nginx -t`) and then serves it on a free loopback port in front
-of two small HTTP servers standing in for ingest and query, each answering with its
+of small HTTP servers standing in for ingest, query and alerts, each answering with its
 own name and the path and headers it received.
 """
 
@@ -57,11 +57,14 @@ def render(run_dir: Path, **settings: str) -> subprocess.CompletedProcess[str]:
             "HTTP_PORT",
             "INGEST_SERVERS",
             "QUERY_SERVERS",
+            "ALERTS_SERVERS",
             "FRONTEND_ROOT",
             "INGEST_HOST",
             "INGEST_PORT",
             "QUERY_HOST",
             "QUERY_PORT",
+            "ALERTS_HOST",
+            "ALERTS_PORT",
         }
     }
     env.update(settings)
@@ -109,15 +112,18 @@ def test_the_server_template_uses_no_other_environment_variable() -> None:
     # The nginx image substitutes defined environment variables: an upper-case
     # $NAME in the template would be replaced too, or break the local render.
     found = set(re.findall(r"\$\{?([A-Z][A-Z0-9_]*)", SERVER_TEMPLATE.read_text()))
-    assert found == {"HTTP_PORT", "INGEST_SERVERS", "QUERY_SERVERS", "FRONTEND_ROOT"}
+    assert found == {"HTTP_PORT", "INGEST_SERVERS", "QUERY_SERVERS", "ALERTS_SERVERS",
+                     "FRONTEND_ROOT"}
 
 
 def test_defaults_follow_the_service_settings(tmp_path: Path) -> None:
-    result = render(tmp_path, INGEST_HOST="0.0.0.0", INGEST_PORT="9081", QUERY_PORT="9082")
+    result = render(tmp_path, INGEST_HOST="0.0.0.0", INGEST_PORT="9081", QUERY_PORT="9082",
+                    ALERTS_PORT="9083")
     assert result.returncode == 0, result.stderr
     conf = (tmp_path / "lookout.conf").read_text()
     assert "server 127.0.0.1:9081;" in conf
     assert "server 127.0.0.1:9082;" in conf
+    assert "server 127.0.0.1:9083;" in conf
     assert "listen 8080;" in conf
     assert f"root {REPO_ROOT / 'frontend' / 'dist'};" in conf
     main_conf = (tmp_path / "nginx.conf").read_text()
@@ -130,6 +136,7 @@ def test_defaults_follow_the_service_settings(tmp_path: Path) -> None:
     [
         ("HTTP_PORT", "80a"),
         ("INGEST_SERVERS", "127.0.0.1:8081"),
+        ("ALERTS_SERVERS", "127.0.0.1:8083"),
         ("FRONTEND_ROOT", "relative/dist"),
     ],
 )
@@ -147,6 +154,7 @@ def test_nginx_accepts_the_rendered_config(tmp_path: Path) -> None:
         HTTP_PORT="18080",
         INGEST_SERVERS="server 127.0.0.1:18081; server 127.0.0.1:18091;",
         QUERY_SERVERS="server 127.0.0.1:18082; server 127.0.0.1:18092;",
+        ALERTS_SERVERS="server 127.0.0.1:18083;",
         FRONTEND_ROOT=str(tmp_path / "dist"),
     )
     assert result.returncode == 0, result.stderr
@@ -236,7 +244,7 @@ class FrontDoor:
 def front_door() -> Iterator[FrontDoor]:
     if NGINX is None:
         pytest.skip("nginx is not installed (/usr/sbin/nginx): cannot run the front door")
-    backends = [EchoBackend("ingest"), EchoBackend("query")]
+    backends = [EchoBackend("ingest"), EchoBackend("query"), EchoBackend("alerts")]
     threads = [threading.Thread(target=b.serve_forever, daemon=True) for b in backends]
     for thread in threads:
         thread.start()
@@ -257,6 +265,7 @@ def front_door() -> Iterator[FrontDoor]:
         HTTP_PORT=str(port),
         INGEST_SERVERS=f"server 127.0.0.1:{backends[0].server_address[1]};",
         QUERY_SERVERS=f"server 127.0.0.1:{backends[1].server_address[1]};",
+        ALERTS_SERVERS=f"server 127.0.0.1:{backends[2].server_address[1]};",
         FRONTEND_ROOT=str(dist),
     )
     assert result.returncode == 0, result.stderr
@@ -337,6 +346,20 @@ def front_door() -> Iterator[FrontDoor]:
         ),
         ("GET", "/health/ingest", "ingest", "/health/ready"),
         ("GET", "/health/query", "query", "/health/ready"),
+        ("GET", "/api/v1/alerts", "alerts", "/api/v1/alerts"),
+        ("POST", "/api/v1/alerts", "alerts", "/api/v1/alerts"),
+        ("GET", "/api/v1/alerts/3", "alerts", "/api/v1/alerts/3"),
+        ("GET", "/api/v1/alerts/3/history?limit=5", "alerts", "/api/v1/alerts/3/history?limit=5"),
+        ("POST", "/api/v1/alerts/import", "alerts", "/api/v1/alerts/import"),
+        ("GET", "/api/v1/silences", "alerts", "/api/v1/silences"),
+        ("GET", "/api/v1/silences/7", "alerts", "/api/v1/silences/7"),
+        ("GET", "/prometheus/api/v1/rules?type=alert", "alerts",
+         "/prometheus/api/v1/rules?type=alert"),
+        ("GET", "/prometheus/api/v1/alerts", "alerts", "/prometheus/api/v1/alerts"),
+        ("GET", "/health/alerts", "alerts", "/health/ready"),
+        # Neighbours that only look alike stay with the query service.
+        ("GET", "/api/v1/alertsx", "query", "/api/v1/alertsx"),
+        ("GET", "/prometheus/api/v1/alerts_x", "query", "/prometheus/api/v1/alerts_x"),
     ],
 )
 @needs_nginx

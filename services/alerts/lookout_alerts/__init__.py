@@ -1,2 +1,2 @@
-"""Lookout's alert evaluator. So far only its process, settings and health; rules,
-evaluation and notifications arrive with the alerting issue."""
+"""Lookout's alerting: the rules API (``python -m lookout_alerts``) and the evaluator
+(``python -m lookout_alerts.evaluator``); see docs/alerting.md."""
