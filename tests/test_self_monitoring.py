@@ -65,5 +65,10 @@ def test_ingest_points_total_through_lookouts_own_promql_api(fresh_database_url,
         assert rate and float(rate[0]["value"][1]) > 0, rate
         up = {r["metric"]["job"]: r["value"][1] for r in promql(query_url, "up")}
         assert up == {"ingest": "1", "query": "1"}
+        # The query service's own figures, from its /metrics, through the same path.
+        wait_until(lambda: promql(query_url, 'sum(query_cache_misses_total{job="query"}) > 0'),
+                   30, "the query service's cache misses in Lookout")
+        connections = promql(query_url, 'db_connections_active{job="query"}')
+        assert connections and float(connections[0]["value"][1]) >= 0
     finally:
         stack.close()

@@ -55,7 +55,8 @@ def parse_targets(text: str) -> list[Target]:
 class SelfScrapeSettings(ProducerSettings):
     scrape_targets: str = Field(
         "ingest=http://127.0.0.1:8081/metrics,worker=http://127.0.0.1:9101/metrics,"
-        "query=http://127.0.0.1:8082/metrics,alerts=http://127.0.0.1:8083/metrics")
+        "query=http://127.0.0.1:8082/metrics,alerts=http://127.0.0.1:8083/metrics,"
+        "alerts-evaluator=http://127.0.0.1:9102/metrics")
     scrape_interval_s: float = Field(15.0, ge=1, le=3600)
 
     @field_validator("scrape_targets")

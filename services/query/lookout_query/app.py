@@ -6,10 +6,10 @@ import time
 
 import redis
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 from redis.backoff import NoBackoff
 from redis.retry import Retry
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, event, text
 
 from lookout_common import __version__
 from lookout_common.db.connection import sqlalchemy_url
@@ -26,6 +26,7 @@ from . import prometheus_api, query_api
 from .breaker import DependencyBreaker, is_database_outage
 from .cache import CachePolicy, QueryCache
 from .catalogue import MetricCatalogue
+from .platform import install_platform
 from .query_runner import QueryLimits, QueryRunner
 from .settings import QuerySettings
 
@@ -33,6 +34,9 @@ bp = Blueprint("catalogue", __name__)
 
 QUERY_REQUESTS = Counter("query_requests_total", "Query API requests by route and answer code",
                          ["route", "code"])
+# Summed over the gunicorn workers that are alive.
+DB_CONNECTIONS = Gauge("db_connections_active", "Database connections in use (checked out of "
+                       "the pool)", multiprocess_mode="livesum")
 QUERY_LATENCY = Histogram("query_latency_seconds", "Time to answer a query API request",
                           ["route"], buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
                                               1, 2.5, 5, 10, 30))
@@ -81,6 +85,8 @@ def create_app(settings: QuerySettings) -> Flask:
                            max_overflow=5, pool_pre_ping=True,
                            connect_args={"connect_timeout": settings.query_db_connect_timeout_s,
                                          "application_name": "lookout-query"})
+    event.listen(engine, "checkout", lambda *_: DB_CONNECTIONS.inc())
+    event.listen(engine, "checkin", lambda *_: DB_CONNECTIONS.dec())
     cache = redis.Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
     app.extensions["lookout.catalogue"] = MetricCatalogue(engine)
     app.extensions["lookout.query_runner"] = query_runner(settings, engine)
@@ -98,6 +104,7 @@ def create_app(settings: QuerySettings) -> Flask:
     app.register_blueprint(health_blueprint({"database": check_db, "redis": cache.ping},
                                             __version__))
     app.register_blueprint(metrics_blueprint())
+    install_platform(app, settings, engine)
     return app
 
 
