@@ -55,6 +55,28 @@ class Unauthorized(LookoutError):
         return {"WWW-Authenticate": 'Bearer realm="lookout", Basic realm="lookout"'}
 
 
+class Forbidden(LookoutError):
+    status = 403
+    type = "forbidden"
+
+
+class Conflict(LookoutError):
+    status = 409
+    type = "conflict"
+
+
+class TooManyRequests(LookoutError):
+    status = 429
+    type = "rate_limited"
+
+    def __init__(self, message: str, retry_after_s: int, **details: Any) -> None:
+        super().__init__(message, **details)
+        self.retry_after_s = retry_after_s
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after_s)}
+
+
 class LimitExceeded(LookoutError):
     """A limit on series was reached: the series beyond it were not accepted."""
 

@@ -28,8 +28,6 @@ from typing import Any, TypeVar
 
 from flask import Blueprint
 
-from lookout_common.errors import LookoutError
-
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -43,28 +41,6 @@ class Permission(StrEnum):
 
 ROLES = ("viewer", "editor", "admin")
 ROLE_RANK = {"viewer": 1, "editor": 2, "admin": 3}
-
-
-class Forbidden(LookoutError):
-    status = 403
-    type = "forbidden"
-
-
-class Conflict(LookoutError):
-    status = 409
-    type = "conflict"
-
-
-class TooManyRequests(LookoutError):
-    status = 429
-    type = "rate_limited"
-
-    def __init__(self, message: str, retry_after_s: int, **details: Any) -> None:
-        super().__init__(message, **details)
-        self.retry_after_s = retry_after_s
-
-    def headers(self) -> dict[str, str]:
-        return {"Retry-After": str(self.retry_after_s)}
 
 
 @dataclass(frozen=True)

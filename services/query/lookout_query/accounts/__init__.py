@@ -17,9 +17,16 @@ from flask import current_app, g, request
 from sqlalchemy import Engine, text
 
 from lookout_common.credentials import api_token_hash, new_api_token
-from lookout_common.errors import NotFound, ServiceUnavailable, Unauthorized, ValidationFailed
+from lookout_common.errors import (
+    Forbidden,
+    NotFound,
+    ServiceUnavailable,
+    TooManyRequests,
+    Unauthorized,
+    ValidationFailed,
+)
 
-from ..permissions import ROLE_RANK, Forbidden, Permission, TooManyRequests, spec_for
+from ..permissions import ROLE_RANK, Permission, spec_for
 from ..settings import QuerySettings
 
 log = logging.getLogger(__name__)

@@ -8,9 +8,9 @@ from flask import Blueprint, Response, jsonify, request
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from lookout_common.errors import NotFound, Unauthorized, ValidationFailed
+from lookout_common.errors import Conflict, NotFound, Unauthorized, ValidationFailed
 
-from ..permissions import ROLES, Conflict, Permission, api
+from ..permissions import ROLES, Permission, api
 from . import SESSION_COOKIE, accounts, hash_password, new_token, require_principal, token_hash
 
 bp = Blueprint("accounts", __name__)

@@ -6,10 +6,10 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from lookout_common.errors import ValidationFailed
+from lookout_common.errors import Forbidden, ValidationFailed
 
 from ..accounts import Principal, require_principal
-from ..permissions import Forbidden, Permission, api
+from ..permissions import Permission, api
 from . import grafana
 from .model import (
     DASHBOARD_SCHEMA,

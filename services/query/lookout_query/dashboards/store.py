@@ -8,9 +8,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, text
 
-from lookout_common.errors import NotFound
+from lookout_common.errors import Conflict, NotFound
 
-from ..permissions import Conflict
 from .model import DashboardDraft, PanelDraft
 
 DASHBOARD_COLUMNS = """
