@@ -4,7 +4,7 @@ export PATH := $(CURDIR)/.venv/bin:$(PATH)
 HONCHO := .venv/bin/honcho
 
 .PHONY: run test setup env test-python test-frontend lint bench bench-ingest bench-remote-write \
-	bench-statsd faults definitions clean
+	bench-statsd bench-query faults definitions clean compliance
 
 run: setup env
 	$(HONCHO) -e .env run lookout migrate
@@ -33,7 +33,7 @@ lint: setup
 	  services/producer/lookout_producer
 	cd frontend && npm run lint --silent
 
-bench: bench-ingest bench-remote-write bench-statsd
+bench: bench-ingest bench-remote-write bench-statsd bench-query
 
 bench-ingest: setup
 	.venv/bin/python -m benchmarks.ingest
@@ -43,6 +43,15 @@ bench-remote-write: setup
 
 bench-statsd: setup
 	.venv/bin/python -m benchmarks.statsd
+
+# Loads its data set (63.6 M samples) into lookout_bench_query once and keeps it.
+bench-query: setup
+	.venv/bin/python -m benchmarks.query
+
+# PromQL compliance: Debian's prometheus and Lookout, the same range queries (~10 minutes;
+# see docs/benchmarks.md). Flags: make compliance COMPLIANCE_ARGS="--duration 10m".
+compliance: setup
+	.venv/bin/python -m tests.compliance $(COMPLIANCE_ARGS)
 
 # Fault injection (several minutes; restarts the local RabbitMQ and stops PostgreSQL for 60 s).
 faults: setup
