@@ -31,6 +31,7 @@ export interface ProbeOptions {
 export const SERVICES: readonly ServiceTarget[] = [
   { name: "Ingest", url: "/health/ingest" },
   { name: "Query", url: "/health/query" },
+  { name: "Alerts", url: "/health/alerts" },
 ];
 
 /**

@@ -20,6 +20,7 @@ import io
 import itertools
 import re
 import struct
+import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -352,6 +353,9 @@ SELECT floor(lo / 1000.0)::bigint, floor(hi / 1000.0)::bigint + 1 FROM pending
 WHERE hi >= %(lo_us)s AND lo <= %(hi_us)s
 """
 EVERYTHING = (-(2**62), 2**62)
+# A database's storage mode never changes (lookout_meta records it at creation): read once
+# per SQLAlchemy engine, not by each querier (the query service makes one per request).
+_STORAGE_MODES: weakref.WeakKeyDictionary[Engine, str] = weakref.WeakKeyDictionary()
 ROLLUP_COPY_SQL = """
 COPY (
     SELECT series_id, bucket, min::float8, max::float8, sum::float8, count::int8,
@@ -397,7 +401,6 @@ class PostgresQuerier:
         self.engine = engine
         self.max_series = max_series
         self.statement_timeout_ms = statement_timeout_ms
-        self._storage_mode: str | None = None  # read from lookout_meta on first use
 
     # -- the engine's reads --------------------------------------------------------------
     def select(self, matchers: Sequence[Matcher], start_ms: int, end_ms: int) -> list[Series]:
@@ -459,11 +462,12 @@ class PostgresQuerier:
 
     def _pending_rollups(self, cur: Any, reach: tuple[datetime, datetime], start_ms: int,
                          end_ms: int) -> list[tuple[int, int]]:
-        if self._storage_mode is None:
+        mode = _STORAGE_MODES.get(self.engine)
+        if mode is None:
             cur.execute(STORAGE_MODE_SQL)
             row = cur.fetchone()
-            self._storage_mode = row[0] if row else "postgres"
-        if self._storage_mode != "timescaledb":
+            mode = _STORAGE_MODES[self.engine] = row[0] if row else "postgres"
+        if mode != "timescaledb":
             cur.execute(PLAIN_PENDING_SQL, {"lo": reach[0], "hi": reach[1]})
             return [(lo, hi) for lo, hi in cur.fetchall()]
         cur.execute("SAVEPOINT pending_rollups")
