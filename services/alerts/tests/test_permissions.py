@@ -164,11 +164,11 @@ def test_bad_and_revoked_credentials(client, anonymous, people, migrated_url):
 
 def test_session_cookie_is_checked_too(alerts_settings, query_server, people):
     """A browser's session (cookie from the query service's login) is enough."""
+    import psycopg2
     import requests
 
     from lookout_alerts.testing import add_user_with_token
     from lookout_query.accounts import hash_password
-    import psycopg2
     add_user_with_token(alerts_settings.database_url, "browser", "editor")
     conn = psycopg2.connect(alerts_settings.database_url)
     with conn, conn.cursor() as cur:
