@@ -232,17 +232,34 @@ class Evaluator:
         self.stopping = threading.Event()
 
     def restore_groups(self, rules: Sequence[AlertRule], now: float) -> None:
-        """After a restart, firing alerts rejoin their groups (sent again after group_wait,
-        as after an Alertmanager restart without its notification log)."""
+        """On start (and on taking the lease over) the notification groups come back from
+        PostgreSQL with their timers and what each last notified; the firing alerts, and
+        resolutions not notified yet, rejoin them. An alert already notified in its
+        state is not sent again before ``repeat_interval``; a change waits out
+        ``group_interval`` from the last notification; events whose notification was
+        still pending when the previous process stopped are reported now."""
+        self.groups = AlertGroups(self.settings.group_by(), self.settings.alerts_group_wait_s,
+                                  self.settings.alerts_group_interval_s,
+                                  self.settings.alerts_repeat_interval_s)
+        self.groups.restore(self.store.load_notification_groups())
+        unsent = self.store.unsent_events()
         by_id = {r.id: r for r in rules}
         for alert in self.store.all_state():
             rule = by_id.get(alert.rule_id)
-            if rule is None or alert.state.phase is not AlertPhase.FIRING:
+            if rule is None or alert.state.phase not in (AlertPhase.FIRING,
+                                                         AlertPhase.RESOLVED):
                 continue
+            events = unsent.get((alert.rule_id, alert.fingerprint), [])
+            base = notice(alert, self.settings.alerts_external_url, None)
             for target in rule.targets:
-                if target.kind != "alertmanager":  # those get every alert, every evaluation
-                    self.groups.add(target, notice(alert, self.settings.alerts_external_url,
-                                                   None), now)
+                if target.kind == "alertmanager":  # those get every alert, every evaluation
+                    continue
+                if alert.state.phase is AlertPhase.RESOLVED and not events and \
+                        self.groups.notified_status(target, base) != "firing":
+                    continue  # its resolution was notified (or it never was)
+                for event_id in [e for e, _ in events] or [None]:
+                    self.groups.add(target, replace(base, event_id=event_id), now)
+        self.store.save_notification_groups([], self.groups.prune_empty())
 
     def run_once(self) -> None:
         now = self.clock()
@@ -336,6 +353,9 @@ class Evaluator:
         silences = self.store.list_silences()
         when = datetime.fromtimestamp(now, UTC)
         batch = self.groups.due(now, lambda labels: is_muted(labels, silences, when))
+        # Recorded as handed to delivery (whose retries and failures are the events'):
+        # a restarted evaluator does not notify these again before repeat_interval.
+        self.store.save_notification_groups(batch.sent, batch.ended)
         if batch.silenced_event_ids:
             self.store.set_notification_status(batch.silenced_event_ids, "silenced", None)
         for n in batch.notifications:

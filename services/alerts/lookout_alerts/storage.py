@@ -18,6 +18,7 @@ from lookout_common.db.connection import connect
 from lookout_common.errors import NotFound, ValidationFailed
 from lookout_common.settings import DatabaseSettings
 
+from .notify.grouping import GroupRecord
 from .rules import AlertRule, NotificationTarget
 from .silences import Matcher, Silence
 from .state import AlertPhase, AlertState
@@ -311,6 +312,43 @@ class AlertStore:
                 " FROM alert_events WHERE rule_id = %s ORDER BY at DESC, id DESC LIMIT %s",
                 (rule_id, limit))
             return [AlertEvent(*r) for r in cur.fetchall()]
+
+    def unsent_events(self) -> dict[tuple[int, str], list[tuple[int, str]]]:
+        """Events whose notification is still ``pending`` (a restarted evaluator reports
+        them), per (rule, fingerprint): (event id, kind), oldest first."""
+        with self._cursor() as cur:
+            cur.execute("SELECT id, rule_id, fingerprint, kind FROM alert_events"
+                        " WHERE notification_status = 'pending' ORDER BY id")
+            out: dict[tuple[int, str], list[tuple[int, str]]] = {}
+            for event_id, rule_id, fp, kind in cur.fetchall():
+                out.setdefault((rule_id, fp), []).append((event_id, kind))
+            return out
+
+    # --- notification groups -------------------------------------------------------------
+    def load_notification_groups(self) -> list[GroupRecord]:
+        with self._cursor() as cur:
+            cur.execute("SELECT group_key, target, labels, created_at, last_sent_at, notified"
+                        " FROM alert_notification_groups")
+            return [GroupRecord(r[0], NotificationTarget(r[1]["type"], r[1]["address"]),
+                                r[2], r[3].timestamp(), _s(r[4]), r[5])
+                    for r in cur.fetchall()]
+
+    def save_notification_groups(self, sent: Sequence[GroupRecord],
+                                 ended: Sequence[str]) -> None:
+        if not sent and not ended:
+            return
+        with self._cursor() as cur:
+            for g in sent:
+                cur.execute(
+                    "INSERT INTO alert_notification_groups (group_key, target, labels,"
+                    " created_at, last_sent_at, notified) VALUES (%s, %s, %s, %s, %s, %s)"
+                    " ON CONFLICT (group_key) DO UPDATE SET last_sent_at ="
+                    " EXCLUDED.last_sent_at, notified = EXCLUDED.notified, updated_at = now()",
+                    (g.key, Json(g.target.to_json()), Json(dict(g.labels)), _ts(g.created_at),
+                     _ts(g.last_sent_at), Json(dict(g.notified))))
+            if ended:
+                cur.execute("DELETE FROM alert_notification_groups WHERE group_key = ANY(%s)",
+                            (list(ended),))
 
     # --- silences -----------------------------------------------------------------------
     def list_silences(self) -> list[Silence]:
