@@ -65,6 +65,7 @@ def evaluate_rule(rule: AlertRule, stored: Mapping[str, SeriesAlert],
                   resolved_retention_s: float) -> RuleEvaluation:
     """One evaluation of one rule, given its stored series and the query's result."""
     assert rule.id is not None
+    rule_id = rule.id
     matched: dict[str, tuple[dict[str, str], dict[str, str], float]] = {}
     for series_labels, value in samples:
         if not rule.holds(value):
@@ -90,7 +91,7 @@ def evaluate_rule(rule: AlertRule, stored: Mapping[str, SeriesAlert],
                                      rule.keep_firing_for_s)
         labels, annotations = (hit[0], hit[1]) if hit else (
             previous.labels if previous else {}, previous.annotations if previous else {})
-        alert = SeriesAlert(rule.id, fp, labels, annotations, new_state)
+        alert = SeriesAlert(rule_id, fp, labels, annotations, new_state)
         if transition is not None:
             transitions.append((alert, transition))
         if new_state.phase is AlertPhase.INACTIVE or (
@@ -257,7 +258,8 @@ class Evaluator:
                 if alert.state.phase is AlertPhase.RESOLVED and not events and \
                         self.groups.notified_status(target, base) != "firing":
                     continue  # its resolution was notified (or it never was)
-                for event_id in [e for e, _ in events] or [None]:
+                event_ids: list[int | None] = [e for e, _ in events] or [None]
+                for event_id in event_ids:
                     self.groups.add(target, replace(base, event_id=event_id), now)
         self.store.save_notification_groups([], self.groups.prune_empty())
 

@@ -177,14 +177,14 @@ class QueryServer:
         self._server = make_server("127.0.0.1", 0, create_app(settings), threaded=True)
         self.url = f"http://127.0.0.1:{self._server.server_port}"
         self.requests = 0
-        app = self._server.app
+        app: Any = self._server.app
         inner = app.wsgi_app
 
         def counting(environ: Any, start_response: Any) -> Any:
             self.requests += 1
             return inner(environ, start_response)
 
-        app.wsgi_app = counting  # type: ignore[method-assign]
+        app.wsgi_app = counting
 
     def start(self) -> QueryServer:
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
