@@ -34,6 +34,7 @@ from enum import StrEnum
 
 import requests
 from flask import Flask, current_app, g, request
+from prometheus_client import Counter
 
 from lookout_common.errors import Forbidden, ServiceUnavailable, Unauthorized
 
@@ -43,6 +44,9 @@ from .settings import AlertsSettings
 SESSION_COOKIE = "lookout_session"  # the query service's session cookie
 ROLE_RANK = {"viewer": 1, "editor": 2, "admin": 3}
 CACHE_SIZE = 1024
+
+AUTH_CHECKS = Counter("alerts_auth_checks_total", "Callers of changes checked with the query "
+                      "service, by outcome (cached, ok, refused, unavailable)", ["outcome"])
 
 
 class Permission(StrEnum):
@@ -107,6 +111,7 @@ class AccountsClient:
         with self._lock:
             hit = self._cache.get(key)
             if hit is not None and hit[0] > now:
+                AUTH_CHECKS.labels("cached").inc()
                 return hit[1]
         headers = {"Authorization": authorization} if authorization else {}
         cookies = {SESSION_COOKIE: cookie} if cookie else {}
@@ -114,12 +119,15 @@ class AccountsClient:
             r = self.session.get(self.url, headers=headers, cookies=cookies,
                                  timeout=self.timeout)
         except requests.RequestException as exc:
+            AUTH_CHECKS.labels("unavailable").inc()
             raise ServiceUnavailable(
                 "accounts are unavailable: the query service (which checks sessions and "
                 f"API tokens) does not answer at {self.url}; try again shortly") from exc
         if r.status_code == 401:
+            AUTH_CHECKS.labels("refused").inc()
             raise Unauthorized(_message(r, "the session or API token is not valid"))
         if r.status_code != 200:
+            AUTH_CHECKS.labels("unavailable").inc()
             raise ServiceUnavailable(
                 f"accounts are unavailable: the query service answered {r.status_code} "
                 f"({_message(r, 'no details')}); try again shortly")
@@ -127,8 +135,10 @@ class AccountsClient:
             user = r.json()["user"]
             found = Caller(int(user["id"]), str(user["username"]), str(user["role"]))
         except (ValueError, KeyError, TypeError) as exc:
+            AUTH_CHECKS.labels("unavailable").inc()
             raise ServiceUnavailable("accounts are unavailable: the query service's answer "
                                      "to /api/v1/auth/me is not a user") from exc
+        AUTH_CHECKS.labels("ok").inc()
         if self.cache_s > 0:
             with self._lock:
                 if len(self._cache) >= CACHE_SIZE:

@@ -29,6 +29,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import cramjam
 import requests
+from prometheus_client import Counter
 
 from .settings import AlertsSettings
 from .state import AlertPhase
@@ -37,6 +38,8 @@ from .storage import SeriesAlert
 log = logging.getLogger(__name__)
 
 STALE_NAN_BITS = 0x7FF0000000000002
+WRITES = Counter("alerts_series_writes_total", "ALERTS / ALERTS_FOR_STATE writes to ingest",
+                 ["outcome"])
 Labels = tuple[tuple[str, str], ...]
 
 
@@ -124,10 +127,13 @@ class AlertsSeriesWriter:
             r = self.session.post(self.url, data=encode_write_request(samples),
                                   timeout=self.timeout, headers=self.headers)
         except requests.RequestException as exc:
+            WRITES.labels("failed").inc()
             log.warning("ALERTS not written", extra={"error": repr(exc)})
             return False
         if r.status_code >= 300:
+            WRITES.labels("failed").inc()
             log.warning("ALERTS not written", extra={"status": r.status_code,
                                                      "body": r.text[:200]})
             return False
+        WRITES.labels("ok").inc()
         return True
