@@ -258,7 +258,7 @@ class Evaluator:
                 if alert.state.phase is AlertPhase.RESOLVED and not events and \
                         self.groups.notified_status(target, base) != "firing":
                     continue  # its resolution was notified (or it never was)
-                event_ids: list[int | None] = [e for e, _ in events] or [None]
+                event_ids: list[int | None] = [*events] or [None]
                 for event_id in event_ids:
                     self.groups.add(target, replace(base, event_id=event_id), now)
         self.store.save_notification_groups([], self.groups.prune_empty())

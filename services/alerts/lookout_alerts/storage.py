@@ -313,15 +313,15 @@ class AlertStore:
                 (rule_id, limit))
             return [AlertEvent(*r) for r in cur.fetchall()]
 
-    def unsent_events(self) -> dict[tuple[int, str], list[tuple[int, str]]]:
+    def unsent_events(self) -> dict[tuple[int, str], list[int]]:
         """Events whose notification is still ``pending`` (a restarted evaluator reports
-        them), per (rule, fingerprint): (event id, kind), oldest first."""
+        them), per (rule, fingerprint), oldest first."""
         with self._cursor() as cur:
-            cur.execute("SELECT id, rule_id, fingerprint, kind FROM alert_events"
+            cur.execute("SELECT id, rule_id, fingerprint FROM alert_events"
                         " WHERE notification_status = 'pending' ORDER BY id")
-            out: dict[tuple[int, str], list[tuple[int, str]]] = {}
-            for event_id, rule_id, fp, kind in cur.fetchall():
-                out.setdefault((rule_id, fp), []).append((event_id, kind))
+            out: dict[tuple[int, str], list[int]] = {}
+            for event_id, rule_id, fp in cur.fetchall():
+                out.setdefault((rule_id, fp), []).append(event_id)
             return out
 
     # --- notification groups -------------------------------------------------------------
