@@ -147,3 +147,20 @@ groups:
     assert (many_json["health"], many_json["lastError"], many_json["alerts"]) == (
         "err", "exceeded limit of 2 with 3 alerts", [])
     assert (few_json["health"], few_json["state"]) == ("ok", "firing")
+
+
+def test_exceeding_the_limit_resolves_what_was_firing_at_once():
+    from lookout_alerts.evaluator import evaluate_rule
+    from lookout_alerts.state import AlertPhase
+
+    rule = AlertRule(name="A", query="up", id=1, limit=1, keep_firing_for_s=300.0)
+    one = [({"service": "api"}, 1.0)]
+    fired = evaluate_rule(rule, {}, one, 0.0, 900)
+    assert [a.state.phase for a in fired.alerts] == [AlertPhase.FIRING] and not fired.error
+    stored = {a.fingerprint: a for a in fired.alerts}
+    over = evaluate_rule(rule, stored, [*one, ({"service": "db"}, 1.0)], 10.0, 900)
+    assert over.error == "exceeded limit of 1 with 2 alerts"
+    # keep_firing_for does not hold it: the evaluation failed, its alerts are discarded
+    assert [(a.labels["service"], a.state.phase) for a in over.alerts] == [
+        ("api", AlertPhase.RESOLVED)]
+    assert [t.after for _, t in over.transitions] == [AlertPhase.RESOLVED]
