@@ -13,8 +13,13 @@ def main() -> None:
     settings = load_settings(QuerySettings)
     configure_logging(settings, "query")
     bind = f"{settings.query_host}:{settings.query_port}"
-    serve_flask(settings, "query", "lookout_query.app:create_app", bind=bind,
-                workers=settings.query_workers, threads=settings.query_threads)
+    if settings.query_async_mode == "gevent":
+        worker = {"worker_class": "gevent",
+                  "worker_connections": settings.query_worker_connections}
+    else:
+        worker = {"worker_class": "gthread"}
+    serve_flask(settings, "query", "lookout_query.app:create_served_app", bind=bind,
+                workers=settings.query_workers, threads=settings.query_threads, **worker)
 
 
 if __name__ == "__main__":
