@@ -4,15 +4,20 @@ real nginx in front, and Socket.IO clients that must be on the WebSocket transpo
 
 from __future__ import annotations
 
+import signal
 import time
+import uuid
 
+import psycopg2
 import pytest
 import requests
+import socketio
 
+from lookout_common import credentials
 from lookout_common.settings import StorageMode
 
 from .live_client import LiveClient, result_values
-from .stack import Nginx, ServiceProcess, free_port
+from .stack import Nginx, ServiceProcess, free_port, wait_until
 from .test_pipeline import Stack
 
 
@@ -97,3 +102,192 @@ def test_through_nginx_websocket_subscription_and_stream(live, clients, tmp_path
         assert client.transport() == "websocket"
     finally:
         nginx.stop()
+
+
+def test_data_through_ingest_a_reaches_clients_of_both_query_instances(live, clients):
+    ingest_a, _ingest_b = live.ingest(), live.ingest()
+    live.worker()
+    query_a, query_b = live.query(), live.query()
+    on_a = LiveClient(query_a.url).connect()
+    on_b = LiveClient(query_b.url).connect()
+    clients.extend([on_a, on_b])
+    for c in (on_a, on_b):
+        assert c.transport() == "websocket"
+        c.wait_for("initial")
+    assert on_b.subscribe("mem", "live_mem", 60, 1)["ok"]
+    on_b.wait_for("result", lambda d: d["id"] == "mem")
+
+    sent = time.time()
+    marker = uuid.uuid4().hex
+    now_ms = int(sent * 1000)
+    post(ingest_a.url, [{"name": "live_mem", "value": 7, "labels": {"run": marker},
+                         "timestamp": now_ms}])
+    # The subscription held by instance B is re-evaluated by B.
+    result = on_b.wait_for("result", lambda d: 7.0 in result_values(d), since=sent)
+    assert result["result"][0]["metric"] == {"__name__": "live_mem", "run": marker}
+    # The stream: one of the instances took the event from the shared queue and emitted
+    # it through the message queue; the clients of both got it, each exactly once.
+
+    def marked(d: dict) -> bool:
+        return any(p["labels"].get("run") == marker for p in d["points"])
+
+    for c in (on_a, on_b):
+        c.wait_for("metric", marked, since=sent)
+    time.sleep(1.0)  # a duplicate would have arrived by now
+    for c in (on_a, on_b):
+        assert len([d for d in c.received("metric", since=sent) if marked(d)]) == 1
+    # A client connecting now starts from the newest points.
+    late = LiveClient(query_a.url).connect()
+    clients.append(late)
+    initial = late.wait_for("initial")
+    assert initial["points"][-1]["labels"] == {"run": marker}
+
+
+def test_client_resumes_its_subscriptions_after_its_query_instance_restarts(live, clients,
+                                                                             tmp_path):
+    ingest = live.ingest()
+    live.worker()
+    query = live.query()
+    nginx = Nginx(tmp_path / "nginx", ingest=[address(ingest)], query=[address(query)]).start()
+    try:
+        client = LiveClient(nginx.url).connect()
+        clients.append(client)
+        assert client.subscribe("up", 'max(live_up{job="r"})', 120, 1)["ok"]
+        client.wait_for("result", lambda d: d["id"] == "up")
+
+        query.kill(signal.SIGKILL)
+        wait_until(lambda: not client.sio.connected, 20, "the client to notice")
+        restarted = live.query(port=query.port)  # type: ignore[attr-defined]
+        assert restarted.port == query.port  # type: ignore[attr-defined]
+        wait_until(lambda: client.sio.connected and client.connects >= 2, 30,
+                   "the client to reconnect by itself")
+        assert client.transport() == "websocket"
+        # The first answer after the reconnect proves the server holds the subscription.
+        back = time.time()
+        client.wait_for("result", lambda d: d["id"] == "up", since=back - 5)
+
+        sent = time.time()
+        post(nginx.url, [{"name": "live_up", "value": 99, "labels": {"job": "r"},
+                          "timestamp": int(sent * 1000)}])
+        fresh = client.wait_for("result", lambda d: d["id"] == "up" and 99.0 in
+                                result_values(d), since=sent)
+        assert fresh["data_time"] == int(sent * 1000)
+    finally:
+        nginx.stop()
+
+
+def test_subscribe_refusals_and_unsubscribe(live, clients):
+    live.worker()
+    query = live.query(QUERY_LIVE_MAX_SUBSCRIPTIONS="2")
+    client = LiveClient(query.url).connect()
+    clients.append(client)
+    bad = client.subscribe("x", "sum(", 60, 1)
+    assert bad["ok"] is False and bad["error"]["type"] == "bad_data"
+    assert "parse error" in bad["error"]["message"]
+    steps = client.subscribe("x", "up", 86_400, 1)
+    assert steps["ok"] is False and "11,000" in steps["error"]["message"]
+    zero = client.subscribe("x", "up", 60, 0)
+    assert zero["ok"] is False and "'step'" in zero["error"]["message"]
+    assert client.sio.call("subscribe", "up", timeout=10)["ok"] is False
+    assert client.subscribe("a", "up", 60, 1)["ok"]
+    assert client.subscribe("b", "up", 60, 1)["ok"]
+    third = client.subscribe("c", "up", 60, 1)
+    assert third["ok"] is False and third["error"]["type"] == "too_many_subscriptions"
+    assert client.unsubscribe("a") == {"ok": True}
+    assert client.subscribe("c", "up", 60, 1)["ok"]
+
+
+def refusals(client: socketio.Client, namespace: str = "/") -> list:
+    """The data of every connect_error the server sends (the refusal's reason)."""
+    seen: list = []
+    client.on("connect_error", lambda error: seen.append(error["data"]), namespace=namespace)
+    return seen
+
+
+def test_connection_refused_when_queries_need_a_sign_in(live):
+    live.worker()
+    query = live.query(QUERY_AUTH_REQUIRED="true")
+    client = socketio.Client(reconnection=False)
+    reasons = refusals(client)
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        client.connect(query.url, transports=["websocket"], wait_timeout=10)
+    assert reasons[-1]["type"] == "unauthorized"
+    assert "QUERY_AUTH_REQUIRED" in reasons[-1]["message"]
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        client.connect(query.url, transports=["websocket"], auth={"token": "nope"},
+                       wait_timeout=10)
+    assert "unknown or revoked" in reasons[-1]["message"]
+
+
+def test_websocket_ingestion_acks_rejects_and_stores_once(live, tmp_path):
+    ingest_a, ingest_b = live.ingest(), live.ingest()
+    live.worker()
+    query = live.query()
+    nginx = Nginx(tmp_path / "nginx", ingest=[address(ingest_a), address(ingest_b)],
+                  query=[address(query)]).start()
+    agent = socketio.Client(reconnection=False)
+    agent.connect(nginx.url, socketio_path="ingest/socket.io", namespaces=["/ingest"],
+                  transports=["websocket"], wait_timeout=10)
+    try:
+        assert agent.transport() == "websocket"
+        base_ms = int(time.time() * 1000) - 60_000
+        acks = []
+        for frame in range(20):
+            items = [{"name": "ws_frames", "value": frame * 10 + i,
+                      "labels": {"i": str(i)}, "timestamp": base_ms + frame * 100}
+                     for i in range(10)]
+            acks.append(agent.call("metrics", items, namespace="/ingest", timeout=10))
+        assert all(a["status"] == "accepted" and a["samples"] == 10 for a in acks), acks
+        assert len({a["message_id"] for a in acks}) == 20
+
+        bad = agent.call("metrics", [{"name": "ws_frames", "value": "x"}],
+                         namespace="/ingest", timeout=10)
+        assert bad["error"]["type"] == "validation_error", bad
+        assert "value" in bad["error"]["message"]
+        not_list = agent.call("metrics", {"name": "ws_frames"}, namespace="/ingest",
+                              timeout=10)
+        assert "JSON array" in not_list["error"]["message"]
+
+        wait_until(lambda: live.stored() == 200, 30, "the 200 accepted samples stored")
+        time.sleep(1)
+        count, distinct, total = live.sql(
+            "SELECT count(*), count(DISTINCT (series_id, time)), sum(value) FROM samples")[0]
+        assert (count, distinct, total) == (200, 200, sum(range(200)))
+        # The polling transport is not offered on the ingest path.
+        polling = requests.get(nginx.url + "/ingest/socket.io/?EIO=4&transport=polling",
+                               timeout=10)
+        assert polling.status_code == 400
+    finally:
+        agent.disconnect()
+        nginx.stop()
+
+
+def test_websocket_ingestion_token_when_ingest_auth_is_on(live):
+    live.worker()  # migrates the database (the credentials table)
+    conn = psycopg2.connect(live.database_url)
+    try:
+        token = credentials.create_token(conn, "ws-agent")
+        conn.commit()
+    finally:
+        conn.close()
+    ingest = live.ingest(INGEST_AUTH="true")
+    agent = socketio.Client(reconnection=False)
+    reasons = refusals(agent, "/ingest")
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        agent.connect(ingest.url, socketio_path="ingest/socket.io", namespaces=["/ingest"],
+                      transports=["websocket"], wait_timeout=10)
+    assert reasons[-1]["type"] == "unauthorized" and "INGEST_AUTH" in reasons[-1]["message"]
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        agent.connect(ingest.url, socketio_path="ingest/socket.io", namespaces=["/ingest"],
+                      transports=["websocket"], auth={"token": "wrong"}, wait_timeout=10)
+    assert reasons[-1]["type"] == "unauthorized"
+    assert "invalid or revoked" in reasons[-1]["message"]
+    agent.connect(ingest.url, socketio_path="ingest/socket.io", namespaces=["/ingest"],
+                  transports=["websocket"], auth={"token": token}, wait_timeout=10)
+    try:
+        ack = agent.call("metrics", [{"name": "ws_auth", "value": 1}], namespace="/ingest",
+                         timeout=10)
+        assert ack["status"] == "accepted" and ack["samples"] == 1
+        wait_until(lambda: live.stored() == 1, 30, "the sample stored")
+    finally:
+        agent.disconnect()

@@ -35,6 +35,12 @@ from .subscriptions import Registry, SubscribeRefused, SubscriptionKey, parse_su
 
 log = logging.getLogger(__name__)
 
+
+def refuse(error: dict[str, str]) -> ConnectionRefusedError:
+    """A refused connection: the client's connect_error has the reason as its message
+    and ``{"type", "message"}`` as its data."""
+    return ConnectionRefusedError(error["message"], error)
+
 CONNECTIONS = Gauge("live_connections_active", "Socket.IO connections open",
                     multiprocess_mode="livesum")
 SUBSCRIPTIONS = Gauge("live_subscriptions_active", "Live subscriptions held",
@@ -96,7 +102,7 @@ class LiveServer:
         if token:
             principal = self.accounts.token_user(str(token))
             if principal is None:
-                raise ConnectionRefusedError({"type": "unauthorized",
+                raise refuse({"type": "unauthorized",
                                               "message": "the API token is unknown or revoked"})
             return principal
         session_id = request.cookies.get(SESSION_COOKIE)
@@ -114,7 +120,7 @@ class LiveServer:
         principal = self.principal(auth)
         if principal is None and self.settings.query_auth_required:
             REFUSED.inc()
-            raise ConnectionRefusedError({
+            raise refuse({
                 "type": "unauthorized",
                 "message": "QUERY_AUTH_REQUIRED is set: sign in or connect with "
                            "auth {token: <API token>}"})
