@@ -291,3 +291,31 @@ def test_websocket_ingestion_token_when_ingest_auth_is_on(live):
         wait_until(lambda: live.stored() == 1, 30, "the sample stored")
     finally:
         agent.disconnect()
+
+
+def test_alert_transitions_reach_clients_of_every_instance(live, clients, amqp_url):
+    from lookout_alerts.transitions import TransitionPublisher
+    from lookout_common.settings import BrokerSettings
+
+    live.worker()
+    query_a, query_b = live.query(), live.query()
+    on_a, on_b = LiveClient(query_a.url).connect(), LiveClient(query_b.url).connect()
+    clients.extend([on_a, on_b])
+    for c in (on_a, on_b):
+        c.wait_for("initial")
+    # The evaluator's own publisher and message shape (lookout_alerts.evaluator).
+    message = {"rule_id": 7, "alertname": "HighLatency", "state": "firing",
+               "previous_state": "pending", "labels": {"severity": "page", "service": "api"},
+               "annotations": {"summary": "api is slow"}, "value": 812.5,
+               "at": "2026-12-05T10:00:00+00:00", "fingerprint": "abc123"}
+    publisher = TransitionPublisher(BrokerSettings(amqp_url=amqp_url))
+    sent = time.time()
+    try:
+        wait_until(lambda: publisher.publish(message) and on_a.received("alert", since=sent),
+                   20, "an alert event (the live queues bound)", interval=1.0)
+    finally:
+        publisher.close()
+    for c in (on_a, on_b):
+        got = c.wait_for("alert", since=sent)
+        assert {k: got[k] for k in message} == message
+        assert abs(got["server_time"] / 1000 - time.time()) < 30
