@@ -68,10 +68,12 @@ def post(url: str, items: list[dict]) -> None:
     assert r.status_code == 202, r.text
 
 
-def test_through_nginx_websocket_subscription_and_stream(live, clients, tmp_path):
+@pytest.mark.parametrize("mode", ["gevent", "threading"])
+def test_through_nginx_websocket_subscription_and_stream(live, clients, tmp_path, mode):
     ingest_a, ingest_b = live.ingest(), live.ingest()
     live.worker()
-    query_a, query_b = live.query(), live.query()
+    query_a, query_b = (live.query(QUERY_ASYNC_MODE=mode, QUERY_THREADS="32"),
+                        live.query(QUERY_ASYNC_MODE=mode, QUERY_THREADS="32"))
     nginx = Nginx(tmp_path / "nginx", ingest=[address(ingest_a), address(ingest_b)],
                   query=[address(query_a), address(query_b)]).start()
     try:

@@ -141,8 +141,8 @@ class LiveServer:
         if self.settings.query_live_initial_points <= 0:
             return []
         try:
-            raw = self.recent.lrange(self.recent_key, -self.settings.query_live_initial_points,
-                                     -1)
+            raw: list[bytes] = self.recent.lrange(  # type: ignore[assignment]
+                self.recent_key, -self.settings.query_live_initial_points, -1)
         except redis.RedisError as exc:
             log.warning("recent points unavailable", extra={"error": repr(exc)})
             return []
