@@ -102,6 +102,15 @@ def test_through_nginx_websocket_subscription_and_stream(live, clients, tmp_path
         client.wait_for("heartbeat", since=time.time(), timeout=5)
         # Still on the WebSocket after all that: no fallback happened.
         assert client.transport() == "websocket"
+
+        # The long-polling fallback works through nginx too: every request of the
+        # session must reach the instance that opened it (nginx pins the address).
+        polling = LiveClient(nginx.url).connect(transports=["polling"])
+        clients.append(polling)
+        assert polling.transport() == "polling"
+        assert polling.subscribe("p", "live_cpu", 300, 1)["ok"]
+        answer = polling.wait_for("result", lambda d: d["id"] == "p")
+        assert 42.5 in result_values(answer)
     finally:
         nginx.stop()
 
