@@ -103,6 +103,14 @@ def test_through_nginx_websocket_subscription_and_stream(live, clients, tmp_path
         # Still on the WebSocket after all that: no fallback happened.
         assert client.transport() == "websocket"
 
+        # Browsers' origin check: the page's own origin (as nginx forwards it) is let
+        # in, another site's is not.
+        handshake = nginx.url + "/socket.io/?EIO=4&transport=polling"
+        assert requests.get(handshake, headers={"Origin": nginx.url},
+                            timeout=10).status_code == 200
+        assert requests.get(handshake, headers={"Origin": "http://elsewhere.example"},
+                            timeout=10).status_code == 400
+
         # The long-polling fallback works through nginx too: every request of the
         # session must reach the instance that opened it (nginx pins the address).
         polling = LiveClient(nginx.url).connect(transports=["polling"])
@@ -147,6 +155,12 @@ def test_data_through_ingest_a_reaches_clients_of_both_query_instances(live, cli
     time.sleep(1.0)  # a duplicate would have arrived by now
     for c in (on_a, on_b):
         assert len([d for d in c.received("metric", since=sent) if marked(d)]) == 1
+    # The instance counts what it holds and sends (its /metrics, gevent worker).
+    exposition = requests.get(query_b.url + "/metrics", timeout=10).text
+    assert "live_subscriptions_active 1.0" in exposition
+    assert 'live_events_emitted_total{event="result"}' in exposition
+    assert "live_evaluation_seconds_count" in exposition
+    assert requests.get(query_b.url + "/health/ready", timeout=10).status_code == 200
     # A client connecting now starts from the newest points.
     late = LiveClient(query_a.url).connect()
     clients.append(late)

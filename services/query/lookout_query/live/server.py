@@ -227,6 +227,14 @@ class LiveServer:
         self._answer(key, None, [(sid, sub_id)])
 
     def _evaluator(self) -> None:
+        while True:
+            try:
+                self._evaluate_due()
+            except Exception:  # never let the task die: no subscription would update
+                log.exception("live evaluator failed; continuing")
+                self.socketio.sleep(1.0)
+
+    def _evaluate_due(self) -> None:
         debounce = self.settings.query_live_debounce_s
         while True:
             self.wake.wait(timeout=1.0)
