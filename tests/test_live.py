@@ -7,6 +7,7 @@ from __future__ import annotations
 import signal
 import time
 import uuid
+from urllib.parse import urlsplit
 
 import psycopg2
 import pytest
@@ -17,7 +18,7 @@ from lookout_common import credentials
 from lookout_common.settings import StorageMode
 
 from .live_client import LiveClient, result_values
-from .stack import Nginx, ServiceProcess, free_port, wait_until
+from .stack import Nginx, ServiceProcess, TcpProxy, free_port, wait_until
 from .test_pipeline import Stack
 
 
@@ -344,3 +345,41 @@ def test_alert_transitions_reach_clients_of_every_instance(live, clients, amqp_u
         got = c.wait_for("alert", since=sent)
         assert {k: got[k] for k in message} == message
         assert abs(got["server_time"] / 1000 - time.time()) < 30
+
+
+def test_websocket_ingestion_while_the_broker_is_down(live, amqp_url):
+    broker = urlsplit(amqp_url)
+    proxy = TcpProxy(broker.port or 5672).start()
+    via_proxy = amqp_url.replace(f":{broker.port or 5672}/", f":{proxy.port}/")
+    ingest = live.ingest(AMQP_URL=via_proxy, INGEST_RETRY_AFTER_S="3")
+    live.worker()
+    agent = socketio.Client(reconnection=False)
+    agent.connect(ingest.url, socketio_path="ingest/socket.io", namespaces=["/ingest"],
+                  transports=["websocket"], wait_timeout=10)
+    try:
+        now = int(time.time() * 1000)
+        ok = agent.call("metrics", [{"name": "ws_outage", "value": 1, "timestamp": now}],
+                        namespace="/ingest", timeout=10)
+        assert ok["status"] == "accepted"
+        proxy.cut()
+        down = agent.call("metrics", [{"name": "ws_outage", "value": 2, "timestamp": now + 1}],
+                          namespace="/ingest", timeout=15)
+        assert down["error"]["type"] == "unavailable" and down["retry_after"] == 3
+        assert "message broker unavailable" in down["error"]["message"]
+        proxy.restore()
+        acks: list[dict] = []
+
+        def accepted() -> bool:
+            ack = agent.call("metrics", [{"name": "ws_outage", "value": 3,
+                                          "timestamp": now + 2 + len(acks)}],
+                             namespace="/ingest", timeout=15)
+            acks.append(ack)
+            return ack.get("status") == "accepted"
+
+        wait_until(accepted, 30, "frames accepted again", interval=0.5)
+        # Exactly what was acknowledged as accepted is stored; the refused frame is not.
+        wait_until(lambda: live.stored() == 2, 30, "both accepted samples stored")
+        assert live.sql("SELECT count(*) FROM samples WHERE value = 2")[0][0] == 0
+    finally:
+        agent.disconnect()
+        proxy.cut()
