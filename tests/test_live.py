@@ -383,3 +383,37 @@ def test_websocket_ingestion_while_the_broker_is_down(live, amqp_url):
     finally:
         agent.disconnect()
         proxy.cut()
+
+
+def counter(url: str, line_start: str) -> float:
+    """A sample's value from a service's /metrics (0 when it has none yet)."""
+    for line in requests.get(url + "/metrics", timeout=10).text.splitlines():
+        if line.startswith(line_start + " "):
+            return float(line.split()[-1])
+    return 0.0
+
+
+def test_one_evaluation_serves_the_same_query_on_both_instances(live, clients):
+    ingest = live.ingest()
+    live.worker()
+    query_a, query_b = live.query(), live.query()
+    on_a, on_b = LiveClient(query_a.url).connect(), LiveClient(query_b.url).connect()
+    clients.extend([on_a, on_b])
+    for c in (on_a, on_b):
+        assert c.subscribe("s", 'avg(shared_q{job="x"})', 3600, 60)["ok"]
+        c.wait_for("result", lambda d: d["id"] == "s")
+    urls = (query_a.url, query_b.url)  # type: ignore[attr-defined]
+
+    def totals() -> tuple[float, float]:
+        return (sum(counter(u, "live_evaluation_seconds_count") for u in urls),
+                sum(counter(u, 'live_shared_results_total{outcome="hit"}') for u in urls))
+
+    evaluations, hits = totals()
+    sent = time.time()
+    post(ingest.url, [{"name": "shared_q", "value": 3, "labels": {"job": "x"},
+                       "timestamp": int(sent * 1000)}])
+    got = [c.wait_for("result", lambda d: 3.0 in result_values(d), since=sent)
+           for c in (on_a, on_b)]
+    assert got[0]["result"] == got[1]["result"]
+    # One instance evaluated; the other took its answer from Redis.
+    assert totals() == (evaluations + 1, hits + 1)

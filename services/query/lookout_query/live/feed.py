@@ -100,7 +100,8 @@ class LiveFeed:
         RECEIVED.labels("ingested").inc()
         try:
             event = orjson.loads(body)
-            self.server.touched(list(event["metrics"]), int(event["end_ms"]))
+            self.server.touched(list(event["metrics"]), int(event["end_ms"]),
+                                int(event["committed_ms"]))
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
             log.warning("malformed 'ingested' event", extra={"error": repr(exc)})
 

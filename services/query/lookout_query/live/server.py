@@ -31,6 +31,7 @@ from ..params import RangeQuery
 from ..promql.model import PromQLError
 from ..query_runner import QueryRunner
 from ..settings import QuerySettings
+from .shared import SharedResults
 from .subscriptions import Registry, SubscribeRefused, SubscriptionKey, parse_subscribe, window
 
 log = logging.getLogger(__name__)
@@ -68,8 +69,10 @@ class LiveServer:
         self.room = f"instance:{self.instance}"
         self.registry = Registry()
         self.lock = threading.Lock()
-        # key -> newest sample time (ms) of the data that touched it since its last run
-        self.dirty: dict[SubscriptionKey, int | None] = {}
+        # key -> (newest sample time, newest commit time) in ms of the data that touched
+        # it since its last run
+        self.dirty: dict[SubscriptionKey, tuple[int | None, int]] = {}
+        self.shared = SharedResults(recent, settings.redis_key_prefix)
         self.last_run: dict[SubscriptionKey, float] = {}
         self.wake = threading.Event()
         self._tasks_started = False
@@ -182,32 +185,43 @@ class LiveServer:
         return {"ok": True}
 
     # -- evaluation ---------------------------------------------------------------------------
-    def touched(self, metrics: list[str], data_time_ms: int | None) -> None:
-        """The feed: new data for ``metrics`` was committed."""
+    def touched(self, metrics: list[str], data_time_ms: int | None,
+                committed_ms: int) -> None:
+        """The feed: new data for ``metrics`` was committed at ``committed_ms``."""
         with self.lock:
             keys = self.registry.touched(metrics)
             for key in keys:
-                previous = self.dirty.get(key)
-                self.dirty[key] = max(filter(None, (previous, data_time_ms)), default=None)
+                data_time, committed = self.dirty.get(key, (None, 0))
+                self.dirty[key] = (max(filter(None, (data_time, data_time_ms)), default=None),
+                                   max(committed, committed_ms))
         if keys:
             self.wake.set()
 
-    def evaluate(self, key: SubscriptionKey, data_time_ms: int | None) -> dict[str, Any]:
-        """The ``result`` body of ``key`` now (without id and server_time)."""
+    def evaluate(self, key: SubscriptionKey, data_time_ms: int | None,
+                 covers_ms: int | None) -> dict[str, Any]:
+        """The ``result`` body of ``key`` now (without id and server_time). With
+        ``covers_ms`` (the newest commit time of the batches that touched it), the
+        evaluation may be another instance's that covers them (shared.py)."""
         start_ms, end_ms = window(key, now_ms())
-        started = time.perf_counter()
-        body = self.runner.range(RangeQuery(key.query, start_ms, end_ms, key.step_ms),
-                                 PROMETHEUS, fresh=True)
-        EVALUATION.observe(time.perf_counter() - started)
-        data = orjson.loads(body)["data"]
+
+        def run() -> dict[str, Any]:
+            started = time.perf_counter()
+            body = self.runner.range(RangeQuery(key.query, start_ms, end_ms, key.step_ms),
+                                     PROMETHEUS, fresh=True)
+            EVALUATION.observe(time.perf_counter() - started)
+            data = orjson.loads(body)["data"]
+            return {"resultType": data["resultType"], "result": data["result"]}
+
+        data = run() if covers_ms is None else self.shared.get(key, start_ms, end_ms,
+                                                                covers_ms, run)
         return {"query": key.query, "start": start_ms / 1000, "end": end_ms / 1000,
                 "step": key.step_ms / 1000, "resultType": data["resultType"],
                 "result": data["result"], "data_time": data_time_ms}
 
-    def _answer(self, key: SubscriptionKey, data_time_ms: int | None,
+    def _answer(self, key: SubscriptionKey, data_time_ms: int | None, covers_ms: int | None,
                 watchers: list[tuple[str, str]]) -> None:
         try:
-            result = self.evaluate(key, data_time_ms)
+            result = self.evaluate(key, data_time_ms, covers_ms)
         except (PromQLError, LookoutError) as exc:
             kind = getattr(exc, "error_type", None) or getattr(exc, "type", "execution")
             for sid, sub_id in watchers:
@@ -224,7 +238,7 @@ class LiveServer:
             self.emit("result", {"id": sub_id, **result}, to=sid)
 
     def _answer_one(self, sid: str, sub_id: str, key: SubscriptionKey) -> None:
-        self._answer(key, None, [(sid, sub_id)])
+        self._answer(key, None, None, [(sid, sub_id)])
 
     def _evaluator(self) -> None:
         while True:
@@ -240,24 +254,25 @@ class LiveServer:
             self.wake.wait(timeout=1.0)
             self.wake.clear()
             now = time.monotonic()
-            due: list[tuple[SubscriptionKey, int | None, list[tuple[str, str]]]] = []
+            due: list[tuple[SubscriptionKey, tuple[int | None, int],
+                            list[tuple[str, str]]]] = []
             next_due = None
             with self.lock:
-                for key, data_time in list(self.dirty.items()):
+                for key, touch in list(self.dirty.items()):
                     at = self.last_run.get(key, 0.0) + debounce
                     if at <= now:
                         del self.dirty[key]
                         self.last_run[key] = now
                         watchers = self.registry.watchers(key)
                         if watchers:
-                            due.append((key, data_time, watchers))
+                            due.append((key, touch, watchers))
                     else:
                         next_due = at if next_due is None else min(next_due, at)
                 # Forget run times of keys nobody watches any more.
                 for key in [k for k in self.last_run if k not in self.registry.entries]:
                     del self.last_run[key]
-            for key, data_time, watchers in due:
-                self._answer(key, data_time, watchers)
+            for key, (data_time, committed), watchers in due:
+                self._answer(key, data_time, committed, watchers)
             if next_due is not None:
                 self.socketio.sleep(max(0.0, next_due - time.monotonic()))
                 self.wake.set()
