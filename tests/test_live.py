@@ -230,9 +230,9 @@ def refusals(client: socketio.Client, namespace: str = "/") -> list:
     return seen
 
 
-def test_connection_refused_when_queries_need_a_sign_in(live):
+def test_connection_needs_a_session_or_token_when_queries_need_a_sign_in(live, clients):
     live.worker()
-    query = live.query(QUERY_AUTH_REQUIRED="true")
+    query = live.query(QUERY_AUTH_REQUIRED="true", QUERY_ADMIN_PASSWORD="live-secret-1")
     client = socketio.Client(reconnection=False)
     reasons = refusals(client)
     with pytest.raises(socketio.exceptions.ConnectionError):
@@ -243,6 +243,27 @@ def test_connection_refused_when_queries_need_a_sign_in(live):
         client.connect(query.url, transports=["websocket"], auth={"token": "nope"},
                        wait_timeout=10)
     assert "unknown or revoked" in reasons[-1]["message"]
+
+    # The session cookie of a browser that signed in...
+    session = requests.Session()
+    login = session.post(query.url + "/api/v1/auth/login",
+                         json={"username": "admin", "password": "live-secret-1"}, timeout=10)
+    assert login.status_code == 200, login.text
+    cookie = "; ".join(f"{k}={v}" for k, v in session.cookies.items())
+    signed_in = socketio.Client(reconnection=False)
+    signed_in.connect(query.url, transports=["websocket"], headers={"Cookie": cookie},
+                      wait_timeout=10)
+    try:
+        assert signed_in.call("subscribe", {"id": "a", "query": "up", "range": 60,
+                                            "step": 1}, timeout=10)["ok"]
+    finally:
+        signed_in.disconnect()
+    # ... or an API token.
+    made = session.post(query.url + "/api/v1/tokens", json={"name": "live"}, timeout=10)
+    assert made.status_code == 201, made.text
+    with_token = LiveClient(query.url, auth={"token": made.json()["token"]}).connect()
+    clients.append(with_token)
+    with_token.wait_for("initial")
 
 
 def test_websocket_ingestion_acks_rejects_and_stores_once(live, tmp_path):

@@ -101,12 +101,14 @@ class LiveServer:
 
     # -- connections ----------------------------------------------------------------------
     def principal(self, auth: Any) -> Principal | None:
+        """Who connects: an API token in ``auth``, else the session cookie. As for the
+        query API, an unknown token counts as anonymous unless QUERY_AUTH_REQUIRED."""
         token = auth.get("token") if isinstance(auth, dict) else None
         if token:
             principal = self.accounts.token_user(str(token))
-            if principal is None:
+            if principal is None and self.settings.query_auth_required:
                 raise refuse({"type": "unauthorized",
-                                              "message": "the API token is unknown or revoked"})
+                              "message": "the API token is unknown or revoked"})
             return principal
         session_id = request.cookies.get(SESSION_COOKIE)
         if session_id:
