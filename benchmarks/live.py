@@ -35,6 +35,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import psutil
 import redis
 import requests
 
@@ -68,7 +69,7 @@ class Loader(threading.Thread):
         while not self.stop.is_set():
             # Agents' samples carry their scrape time, a little in the past.
             t = int(time.time() * 1000) - 2000
-            items = [{"name": "bench_load", "value": i, "labels": {"s": str(i % 1000)},
+            items: list[Any] = [{"name": "bench_load", "value": i, "labels": {"s": str(i % 1000)},
                       "timestamp": t} for i in range(per_request)]
             session.post(self.url, json=items, timeout=10)
             self.sent += per_request
@@ -153,7 +154,22 @@ def latency_run(ingest: str, query: str, rate: int, probes: int) -> dict[str, li
 
 # -- many clients ------------------------------------------------------------------------
 
-def clients_run(ingest: str, query: str, n: int, broadcasts: int) -> tuple[int, list[float]]:
+def tree_usage(pid: int) -> tuple[float, int]:
+    """CPU seconds (user + system) and resident bytes of a process and its children."""
+    root = psutil.Process(pid)
+    cpu, rss = 0.0, 0
+    for proc in (root, *root.children(recursive=True)):
+        try:
+            times = proc.cpu_times()
+            cpu += times.user + times.system
+            rss += proc.memory_info().rss
+        except psutil.NoSuchProcess:
+            pass
+    return cpu, rss
+
+
+def clients_run(ingest: str, query: str, n: int, broadcasts: int,
+                server_pid: int) -> tuple[int, list[float], float, int]:
     procs = max(1, n // 250)
     hold = n * 0.006 + 8 + broadcasts * 0.5  # connect, wait, broadcasts
     children = [subprocess.Popen(
@@ -162,18 +178,20 @@ def clients_run(ingest: str, query: str, n: int, broadcasts: int) -> tuple[int, 
         stdout=subprocess.PIPE, text=True) for i in range(procs)]
     time.sleep(n * 0.006 + 6)  # let them connect
     session = requests.Session()
+    cpu_before, rss = tree_usage(server_pid)
     for b in range(broadcasts):
         session.post(ingest + "/api/v1/metrics", json=[
             {"name": "bench_probe", "value": b, "timestamp": int(time.time() * 1000)}],
             timeout=10)
         time.sleep(0.5)
+    cpu = tree_usage(server_pid)[0] - cpu_before
     connected, delays = 0, []
     for child in children:
         out, _ = child.communicate(timeout=hold + 180)
         line = json.loads(out.strip().splitlines()[-1])
         connected += line["connected"]
         delays += line["delays"]
-    return connected, delays
+    return connected, delays, cpu, rss
 
 
 # -- the stack ---------------------------------------------------------------------------
@@ -248,13 +266,17 @@ def main() -> None:
                       f"{'met' if p95_push <= 1 else 'MISSED'}", flush=True)
                 best = 0
                 for n in counts:
-                    connected, delays = clients_run(ingest, query, n, args.broadcasts)
+                    assert processes[2].proc is not None
+                    connected, delays, cpu, rss = clients_run(
+                        ingest, query, n, args.broadcasts, processes[2].proc.pid)
                     p95 = percentile(delays, 95) * 1000 if delays else float("inf")
                     expected = connected * args.broadcasts
                     print(f"  {n} clients: {connected} connected, {len(delays)}/{expected} "
                           f"deliveries, broadcast p50={statistics.median(delays) * 1000:.0f} ms "
-                          f"p95={p95:.0f} ms" if delays else f"  {n} clients: none delivered",
-                          flush=True)
+                          f"p95={p95:.0f} ms; query process: "
+                          f"{cpu * 1e6 / max(1, len(delays)):.0f} µs CPU per delivery, "
+                          f"{rss / 2**20:.0f} MiB resident" if delays
+                          else f"  {n} clients: none delivered", flush=True)
                     if connected < n or p95 > 250 or len(delays) < expected:
                         break
                     best = n
