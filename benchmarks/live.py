@@ -17,7 +17,10 @@ for) on a database, vhost and Redis prefix of their own, then:
    records when the ``metric`` message arrived. The broadcast round trip of a client is
    its arrival time minus the message's ``server_time`` (the emit, through the Redis
    message queue, to the client). N grows until the p95 passes 250 ms. Goal: ≥ 1,000.
-   The clients share the machine's cores with the server, so figures are pessimistic.
+   The clients share the machine's cores with the server (run at lower priority,
+   ``--client-nice``, as they stand for browsers elsewhere); the query process's CPU
+   time per delivery and its memory are printed as well, the figures least disturbed
+   by other work on the machine.
 """
 
 from __future__ import annotations
@@ -169,11 +172,11 @@ def tree_usage(pid: int) -> tuple[float, int]:
 
 
 def clients_run(ingest: str, query: str, n: int, broadcasts: int,
-                server_pid: int) -> tuple[int, list[float], float, int]:
+                server_pid: int, nice: int) -> tuple[int, list[float], float, int]:
     procs = max(1, n // 250)
     hold = n * 0.006 + 8 + broadcasts * 0.5  # connect, wait, broadcasts
     children = [subprocess.Popen(
-        [sys.executable, "-m", "benchmarks.live_clients", query,
+        ["nice", "-n", str(nice), sys.executable, "-m", "benchmarks.live_clients", query,
          str(n // procs + (1 if i < n % procs else 0)), str(hold)],
         stdout=subprocess.PIPE, text=True) for i in range(procs)]
     time.sleep(n * 0.006 + 6)  # let them connect
@@ -230,7 +233,10 @@ def main() -> None:
     parser.add_argument("--probes", type=int, default=40)
     parser.add_argument("--clients", default="250,500,1000,1500,2000",
                         help="client counts to try, in order")
-    parser.add_argument("--broadcasts", type=int, default=10)
+    parser.add_argument("--broadcasts", type=int, default=20)
+    parser.add_argument("--client-nice", type=int, default=10,
+                        help="niceness of the client processes: they stand for browsers on "
+                             "other machines and should not take the server's CPU")
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--amqp", default="amqp://guest:guest@127.0.0.1:5672")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/0")
@@ -268,7 +274,8 @@ def main() -> None:
                 for n in counts:
                     assert processes[2].proc is not None
                     connected, delays, cpu, rss = clients_run(
-                        ingest, query, n, args.broadcasts, processes[2].proc.pid)
+                        ingest, query, n, args.broadcasts, processes[2].proc.pid,
+                        args.client_nice)
                     p95 = percentile(delays, 95) * 1000 if delays else float("inf")
                     expected = connected * args.broadcasts
                     print(f"  {n} clients: {connected} connected, {len(delays)}/{expected} "
