@@ -49,7 +49,8 @@ bench-query: setup
 	.venv/bin/python -m benchmarks.query
 
 # Live push: ingest-to-client latency under 10K samples/s, clients per query process,
-# for QUERY_ASYNC_MODE gevent and threading (~5 minutes; docs/benchmarks.md).
+# for QUERY_ASYNC_MODE gevent and threading (~10 minutes; docs/benchmarks.md).
+# Flags: make bench-live BENCH_LIVE_ARGS="--modes gevent --clients 1000,1500".
 bench-live: setup
 	.venv/bin/python -m benchmarks.live $(BENCH_LIVE_ARGS)
 
