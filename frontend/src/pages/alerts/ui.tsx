@@ -77,7 +77,8 @@ const BADGE: Record<string, string> = {
   admin: "bg-purple-800 text-purple-100", editor: "bg-blue-800 text-blue-100",
   viewer: "bg-gray-700 text-gray-200", disabled: "bg-gray-800 text-gray-400",
   sent: "bg-emerald-900 text-emerald-100", failed: "bg-red-900 text-red-100",
-  muted: "bg-gray-700 text-gray-300",
+  silenced: "bg-gray-700 text-gray-300", notification_failed: "bg-red-900 text-red-100",
+  no_targets: "bg-gray-800 text-gray-400",
 };
 
 export function Badge({ children, kind, testId }: {
