@@ -1,0 +1,68 @@
+// System: each dependency's status and latency, uptime and version; series, samples,
+// ingest rate, queue depths, database size and cache hit rate.
+
+import { Badge, ErrorBox, Loading } from "../alerts/ui";
+import { useResource } from "../alerts/useResource";
+import { adminApi, formatBytes, formatUptime } from "./api";
+
+function Stat({ label, value, testId }: { label: string; value: string; testId?: string }) {
+  return (
+    <div data-testid={testId} className="rounded-lg border border-gray-800 bg-gray-900/60 p-4">
+      <div className="text-xs uppercase tracking-wide text-gray-400">{label}</div>
+      <div className="mt-1 text-2xl font-semibold text-white">{value}</div>
+    </div>
+  );
+}
+
+export function SystemPanel() {
+  const health = useResource((signal) => adminApi.health(signal), [], 10_000);
+  const stats = useResource((signal) => adminApi.stats(signal), [], 10_000);
+  return (
+    <div className="space-y-6">
+      <section>
+        <h2 className="mb-2 text-sm font-semibold text-gray-300">Health</h2>
+        {health.error !== null && <ErrorBox error={health.error} retry={health.reload} />}
+        {health.loading && <Loading what="health" />}
+        {health.data && (
+          <div data-testid="admin-health" className="rounded-lg border border-gray-800 bg-gray-900/60 p-4">
+            <div className="mb-3 flex flex-wrap items-center gap-4 text-sm text-gray-300">
+              <Badge testId="admin-health-status">{health.data.status}</Badge>
+              <span>version {health.data.version}</span>
+              <span>query service up {formatUptime(health.data.uptime_s)}</span>
+            </div>
+            <table className="w-full text-left text-sm">
+              <tbody>
+                {Object.entries(health.data.dependencies).map(([name, d]) => (
+                  <tr key={name} data-testid="admin-dependency" className="border-t border-gray-800">
+                    <td className="py-1.5 pr-4 capitalize text-gray-200">{name}</td>
+                    <td className="py-1.5 pr-4"><Badge>{d.status}</Badge></td>
+                    <td className="py-1.5 pr-4 text-right font-mono text-gray-400">{d.latency_ms} ms</td>
+                    <td className="py-1.5 text-xs text-red-300">{d.error ?? ""}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </section>
+      <section>
+        <h2 className="mb-2 text-sm font-semibold text-gray-300">Statistics</h2>
+        {stats.error !== null && <ErrorBox error={stats.error} retry={stats.reload} />}
+        {stats.loading && <Loading what="statistics" />}
+        {stats.data && (
+          <div data-testid="admin-stats" className="grid grid-cols-2 gap-3 md:grid-cols-3 xl:grid-cols-6">
+            <Stat label="Series" value={stats.data.series.toLocaleString()} testId="admin-stat-series" />
+            <Stat label="Samples (estimate)" value={stats.data.samples.toLocaleString()} />
+            <Stat label="Ingest rate" value={`${stats.data.ingest_rate_per_s.toLocaleString()}/s`} />
+            <Stat label="Database size" value={formatBytes(stats.data.database_bytes)} />
+            <Stat label="Cache hit rate" value={stats.data.cache_hit_rate === null ? "—"
+              : `${(stats.data.cache_hit_rate * 100).toFixed(1)}%`} />
+            <Stat label="Queues (ingest / DLQ)" value={stats.data.queue_depth === null
+              ? "broker down"
+              : `${stats.data.queue_depth["metrics.ingest"] ?? 0} / ${stats.data.queue_depth["metrics.dlq"] ?? 0}`} />
+          </div>
+        )}
+      </section>
+    </div>
+  );
+}
