@@ -277,6 +277,29 @@ class BrowserStack:
         assert r.status_code == 200, r.text
         return r.json()["data"]["result"]  # type: ignore[no-any-return]
 
+    def publish_raw(self, body: bytes, message_id: str) -> None:
+        """Put ``body`` on the ingest path as ingest would (a garbled one ends in the DLQ)."""
+        import pika
+
+        from lookout_common.broker import (
+            INGEST_EXCHANGE,
+            INGEST_ROUTING_KEY,
+            connection_parameters,
+            declare_topology,
+        )
+        from lookout_common.settings import BrokerSettings
+
+        settings = BrokerSettings(amqp_url=self.amqp_url)
+        connection = pika.BlockingConnection(connection_parameters(settings, "browser-test"))
+        try:
+            channel = connection.channel()
+            declare_topology(channel, settings)
+            channel.confirm_delivery()
+            channel.basic_publish(INGEST_EXCHANGE, INGEST_ROUTING_KEY, body,
+                                  pika.BasicProperties(delivery_mode=2, message_id=message_id))
+        finally:
+            connection.close()
+
     def log_tails(self) -> str:
         return "\n".join(f"--- {p.module}\n{p.log_tail(1500)}" for p in self.processes)
 

@@ -23,7 +23,7 @@ export function DeadLettersPanel() {
       const selection = ids ? { message_ids: ids } : { all: true as const };
       const outcome: Outcome = verb === "replay" ? await adminApi.replay(selection)
         : await adminApi.purge(selection);
-      setNotice(`${verb === "replay" ? "Replayed" : "Purged"} ${outcome.done}; ${outcome.kept} kept in the queue.`);
+      setNotice(`${verb === "replay" ? "Replayed" : "Purged"} ${outcome.done.length}; ${outcome.kept} kept in the queue.`);
       setShown(null);
       dlq.reload();
     } catch (e) {

@@ -7,7 +7,7 @@ import { adminApi, formatBytes, formatUptime } from "./api";
 
 function Stat({ label, value, testId }: { label: string; value: string; testId?: string }) {
   return (
-    <div data-testid={testId} className="rounded-lg border border-gray-800 bg-gray-900/60 p-4">
+    <div data-testid={testId} data-value={value} className="rounded-lg border border-gray-800 bg-gray-900/60 p-4">
       <div className="text-xs uppercase tracking-wide text-gray-400">{label}</div>
       <div className="mt-1 text-2xl font-semibold text-white">{value}</div>
     </div>

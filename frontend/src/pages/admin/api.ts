@@ -58,8 +58,8 @@ export interface DeadLetter {
 }
 
 export interface Outcome {
-  done: number;
-  kept: number;
+  done: (string | null)[]; // the ids of the messages acted on
+  kept: number; // messages left in the queue
 }
 
 type Selection = { message_ids: string[] } | { all: true };

@@ -122,7 +122,7 @@ export function AlertsPage() {
         {tab === "silences" && (
           <>
             {silenceDraft !== null && (
-              <SilenceForm initial={silenceDraft} alerts={active.data ?? []}
+              <SilenceForm initial={silenceDraft} alerts={active.data ?? []} createdBy={me.data?.username}
                 onCancel={() => setSilenceDraft(null)}
                 onCreated={() => {
                   setSilenceDraft(null);

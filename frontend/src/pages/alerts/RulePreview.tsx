@@ -14,6 +14,7 @@ const WINDOW_S = 3600;
 
 interface Preview {
   range: QueryData;
+  window: [number, number];
   active: ReturnType<typeof resultToTable>;
 }
 
@@ -37,7 +38,8 @@ export function RulePreview({ query, condition, threshold }: {
           controller.signal),
         queryApi.instant(expression, end, controller.signal),
       ]).then(([range, now]) => setState({
-        preview: { range: range.data, active: resultToTable(now.data) }, error: null,
+        preview: { range: range.data, active: resultToTable(now.data),
+          window: [(end - WINDOW_S) * 1000, end * 1000] }, error: null,
         loading: false,
       }), (error: unknown) => {
         if (!controller.signal.aborted) setState({ preview: null, error, loading: false });
@@ -66,6 +68,7 @@ export function RulePreview({ query, condition, threshold }: {
             <Empty testId="rule-preview-no-data">No data for this query in the last hour.</Empty>
           ) : (
             <SeriesChart data={preview.range} height={200} testId="rule-preview-chart"
+              domain={preview.window}
               threshold={condition !== "" ? thresholdValue : null} />
           )}
           <p data-testid="rule-preview-active" className="text-sm">

@@ -33,6 +33,7 @@ interface Outcome {
   tookMs: number;
   mode: "range" | "instant";
   step: number;
+  window: [number, number]; // ms
 }
 
 export function ExplorePage() {
@@ -67,7 +68,7 @@ export function ExplorePage() {
         ? await queryApi.range(q, end - range, end, step, c.signal)
         : await queryApi.instant(q, end, c.signal);
       setOutcome({ data: answer.data, warnings: answer.warnings ?? [], mode, step,
-        tookMs: Math.round(performance.now() - t0) });
+        tookMs: Math.round(performance.now() - t0), window: [(end - range) * 1000, end * 1000] });
       setHistory((h) => {
         const next = [q, ...h.filter((x) => x !== q)].slice(0, 15);
         localStorage.setItem(HISTORY_KEY, JSON.stringify(next));
@@ -112,7 +113,7 @@ export function ExplorePage() {
               </button>
             ))}
           </div>
-          <label className="flex items-center gap-2 text-sm text-gray-400">
+          <label className="flex items-center gap-2 whitespace-nowrap text-sm text-gray-400">
             Time range
             <select data-testid="explore-range" value={range} disabled={mode === "instant"}
               onChange={(e) => setRange(Number(e.target.value))}
@@ -120,7 +121,7 @@ export function ExplorePage() {
               {RANGES.map((r) => <option key={r.seconds} value={r.seconds}>{r.label}</option>)}
             </select>
           </label>
-          <label className="flex items-center gap-2 text-sm text-gray-400">
+          <label className="flex items-center gap-2 whitespace-nowrap text-sm text-gray-400">
             Step (s)
             <input data-testid="explore-step" value={stepText} disabled={mode === "instant"}
               onChange={(e) => setStepText(e.target.value)} placeholder={`auto (${autoStep(range)})`}
@@ -164,7 +165,8 @@ export function ExplorePage() {
             ) : (
               <>
                 <div className="rounded-lg border border-gray-800 bg-gray-900/60 p-4">
-                  <SeriesChart data={outcome.data} testId="explore-chart" />
+                  <SeriesChart data={outcome.data} testId="explore-chart"
+                    {...(outcome.mode === "range" ? { domain: outcome.window } : {})} />
                 </div>
                 <div className="overflow-x-auto rounded-lg border border-gray-800">
                   <table data-testid="explore-table" className="w-full text-left text-sm">

@@ -25,15 +25,17 @@ function timeLabel(t: number, spanMs: number): string {
     ...(spanMs < 600_000 ? { second: "2-digit" } : {}) });
 }
 
-export function SeriesChart({ data, height = 280, threshold, testId = "series-chart" }: {
+export function SeriesChart({ data, height = 280, threshold, domain, testId = "series-chart" }: {
   data: QueryData;
   height?: number;
   threshold?: number | null;
+  domain?: [number, number]; // the time axis (ms); default: the data's first to last sample
   testId?: string;
 }) {
   const { series, rows } = useMemo(() => matrixToChart(data), [data]);
   const [hidden, setHidden] = useState<Set<string>>(new Set());
-  const span = rows.length > 1 ? (rows[rows.length - 1]?.t ?? 0) - (rows[0]?.t ?? 0) : 0;
+  const span = domain ? domain[1] - domain[0]
+    : rows.length > 1 ? (rows[rows.length - 1]?.t ?? 0) - (rows[0]?.t ?? 0) : 0;
   const toggle = (key: string) => setHidden((h) => {
     const next = new Set(h);
     if (next.has(key)) next.delete(key);
@@ -46,7 +48,7 @@ export function SeriesChart({ data, height = 280, threshold, testId = "series-ch
         <ResponsiveContainer width="100%" height="100%">
           <LineChart data={rows} margin={{ top: 8, right: 16, bottom: 0, left: 0 }}>
             <CartesianGrid stroke="#1f2937" strokeDasharray="3 3" />
-            <XAxis dataKey="t" type="number" scale="time" domain={["dataMin", "dataMax"]}
+            <XAxis dataKey="t" type="number" scale="time" domain={domain ?? ["dataMin", "dataMax"]}
               tickFormatter={(t: number) => timeLabel(t, span)} stroke="#6b7280" fontSize={11}
               minTickGap={40} />
             <YAxis tickFormatter={(v: number) => formatValue(v)} stroke="#6b7280" fontSize={11}
