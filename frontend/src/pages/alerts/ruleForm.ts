@@ -71,7 +71,8 @@ function toMap(rows: KeyValue[], field: string, errors: FormErrors, labelNames: 
   const out: Record<string, string> = {};
   rows.forEach((row, i) => {
     const key = row.key.trim();
-    if (key === "" && row.value === "") return; // an empty row is ignored
+    // A row without a value is left out (an empty label or annotation means nothing).
+    if (row.value === "") return;
     if (key === "") {
       errors[`${field}.${i}`] = "a name is required";
     } else if (labelNames && (!LABEL_NAME.test(key) || RESERVED_LABELS.includes(key))) {
