@@ -29,6 +29,7 @@ import secrets
 import signal
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -296,7 +297,8 @@ class BrowserStack:
             declare_topology(channel, settings)
             channel.confirm_delivery()
             channel.basic_publish(INGEST_EXCHANGE, INGEST_ROUTING_KEY, body,
-                                  pika.BasicProperties(delivery_mode=2, message_id=message_id))
+                                  pika.BasicProperties(delivery_mode=2, message_id=message_id,
+                                                        timestamp=int(time.time())))
         finally:
             connection.close()
 

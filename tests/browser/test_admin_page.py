@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 
+import requests
 from playwright.sync_api import Page, expect
 
 from ..stack import wait_until
@@ -53,7 +54,6 @@ def test_admin_sees_health_stats_and_manages_users_and_tokens(admin_page: Page,
     expect(page.get_by_test_id("token-row").filter(has_text="browser-agent")).to_contain_text(
         "active")
     # The secret shown is a working credential.
-    import requests
     me = requests.get(lookout.url("/api/v1/auth/me"), timeout=10,
                       headers={"Authorization": f"Bearer {secret}"})
     assert me.status_code == 200 and me.json()["user"]["username"] == "admin"

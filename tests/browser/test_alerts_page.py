@@ -9,13 +9,11 @@ import uuid
 from playwright.sync_api import Page, expect
 
 from ..stack import wait_until
-from .conftest import BrowserStack
+from .conftest import BrowserStack, sign_in
 
 
 def test_an_editor_creates_a_rule_that_fires_silences_it_and_deletes_it(
         page: Page, lookout: BrowserStack, screenshot) -> None:
-    from .conftest import sign_in
-
     editor = lookout.create_user("editor")
     sign_in(page, lookout, editor)
     wait_until(lambda: lookout.promql('latency_ms{service="api"}'), 60, "the demo's latency_ms")
@@ -78,7 +76,7 @@ def test_an_editor_creates_a_rule_that_fires_silences_it_and_deletes_it(
     # Silence exactly this alert, from the alert.
     alert.get_by_role("button", name="Silence…").click()
     matchers = page.get_by_test_id("silence-matchers")
-    expect(matchers).to_have_value(f'service="api", severity="critical", team="ops"')
+    expect(matchers).to_have_value('service="api", severity="critical", team="ops"')
     expect(page.get_by_test_id("silence-hits")).to_contain_text("Mutes 1 of the")
     page.get_by_test_id("silence-comment").fill("browser test")
     page.get_by_test_id("silence-create").click()
@@ -108,8 +106,6 @@ def test_an_editor_creates_a_rule_that_fires_silences_it_and_deletes_it(
 
 def test_the_apis_400_is_shown_and_a_viewer_gets_no_edit_controls(
         page: Page, lookout: BrowserStack) -> None:
-    from .conftest import sign_in
-
     sign_in(page, lookout, lookout.admin)
     page.goto("/alerts")
     page.get_by_test_id("rule-new").click()

@@ -72,7 +72,8 @@ export function DeadLettersPanel() {
                   <td className="px-3 py-2 font-mono text-xs text-gray-300">{m.message_id}</td>
                   <td className="max-w-md px-3 py-2 text-red-300">{m.reason}</td>
                   <td className="px-3 py-2 text-xs text-gray-400">
-                    {m.summary}<div className="text-gray-500">{m.content_type ?? "?"} · {formatBytes(m.bytes)}</div>
+                    {m.summary !== m.reason && m.summary}
+                    <div className="text-gray-500">{m.content_type ?? "no content type"} · {formatBytes(m.bytes)}</div>
                   </td>
                   <td className="whitespace-nowrap px-3 py-2 text-xs text-gray-400">
                     {m.published_at ? new Date(m.published_at).toLocaleString() : "—"}
@@ -105,7 +106,7 @@ export function DeadLettersPanel() {
             <Button variant="ghost" className="text-xs" onClick={() => setShown(null)}>Close</Button>
           </div>
           <p className="mb-2 text-red-300">{shown.reason}</p>
-          <p className="mb-2 text-gray-300">{shown.summary}</p>
+          {shown.summary !== shown.reason && <p className="mb-2 text-gray-300">{shown.summary}</p>}
           <table className="text-xs">
             <tbody>
               {Object.entries(shown.headers ?? {}).map(([k, v]) => (
