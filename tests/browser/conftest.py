@@ -206,7 +206,7 @@ class BrowserStack:
         alerts_env = {"ALERTS_EVAL_INTERVAL_S": "1", "ALERTS_GROUP_WAIT_S": "0",
                       "ALERTS_GROUP_INTERVAL_S": "1", "ALERTS_RETRY_DELAYS_S": "0.2",
                       "ALERTS_PROVISION_DEFAULTS": "false", "ALERTS_HTTP_TIMEOUT_S": "3",
-                      "ALERTS_EXTERNAL_URL": self.base_url,
+                      "ALERTS_EXTERNAL_URL": self.base_url, "ALERTS_AUTH_CACHE_S": "1",
                       "SMTP_PORT": str(p["smtp"]), "SMTP_FROM": "lookout@example.com"}
         self._start("lookout_alerts", "/health/ready", _port="alerts",
                     ALERTS_PORT=str(p["alerts"]), **alerts_env)

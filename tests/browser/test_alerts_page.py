@@ -4,6 +4,7 @@ history; a silence is created from the alert and expired; the API's 400 is shown
 
 from __future__ import annotations
 
+import time
 import uuid
 
 from playwright.sync_api import Page, expect
@@ -116,6 +117,26 @@ def test_the_apis_400_is_shown_and_a_viewer_gets_no_edit_controls(
     error = page.get_by_test_id("rule-save-error")
     expect(error).to_contain_text("query: parse error")
     expect(error).to_contain_text("HTTP 400")
+
+    # An editor whose role is taken away while the form is open: the save is refused by
+    # the alerts API (which asks the query service who calls) and its 403 is shown.
+    demoted = lookout.create_user("editor")
+    page.context.clear_cookies()
+    sign_in(page, lookout, demoted)
+    page.goto("/alerts")
+    page.get_by_test_id("rule-new").click()
+    page.get_by_test_id("rule-name").fill("TooLate")
+    page.get_by_test_id("rule-query").fill("latency_ms")
+    page.get_by_test_id("rule-threshold").fill("1")
+    users = lookout.api().get(lookout.url("/api/v1/users"), timeout=10).json()["users"]
+    [uid] = [u["id"] for u in users if u["username"] == demoted.username]
+    assert lookout.api().patch(lookout.url(f"/api/v1/users/{uid}"), json={"role": "viewer"},
+                               timeout=10).status_code == 200
+    time.sleep(1.5)  # the alerts service trusts a checked caller for ALERTS_AUTH_CACHE_S (1 s)
+    page.get_by_test_id("rule-save").click()
+    expect(page.get_by_test_id("rule-save-error")).to_contain_text("Not allowed — ")
+    assert "TooLate" not in [r["name"] for r in lookout.api().get(
+        lookout.url("/api/v1/alerts"), timeout=10).json()["alerts"]]
 
     viewer = lookout.create_user("viewer")
     page.context.clear_cookies()

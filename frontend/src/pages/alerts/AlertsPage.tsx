@@ -100,7 +100,7 @@ export function AlertsPage() {
             {rules.error !== null && <ErrorBox error={rules.error} retry={rules.reload} testId="rules-error" />}
             {rules.loading && <Loading what="alert rules" />}
             {rules.data && (
-              <RuleList rules={rules.data} editable={editable} onChanged={rules.reload}
+              <RuleList rules={rules.data} me={me.data} onChanged={rules.reload}
                 onEdit={(rule) => setView({ kind: "edit", rule })}
                 onHistory={(rule) => setView({ kind: "history", rule })} />
             )}
@@ -122,7 +122,7 @@ export function AlertsPage() {
         {tab === "silences" && (
           <>
             {silenceDraft !== null && (
-              <SilenceForm initial={silenceDraft} alerts={active.data ?? []} createdBy={me.data?.username}
+              <SilenceForm initial={silenceDraft} alerts={active.data ?? []}
                 onCancel={() => setSilenceDraft(null)}
                 onCreated={() => {
                   setSilenceDraft(null);

@@ -55,6 +55,6 @@ describe("RuleEditor", () => {
     expect(post).toEqual({ url: "/api/v1/alerts", method: "POST", body: {
       name: "HighLatency", group: "default", query: "latency_ms", condition: "gt",
       threshold: 500, for: "1m", keep_firing_for: "0s", severity: "warning", enabled: true,
-      labels: {}, annotations: {}, notification_targets: [] } });
+      labels: {}, annotations: {}, notification_targets: [], interval: null, limit: 0 } });
   });
 });

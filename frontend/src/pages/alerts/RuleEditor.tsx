@@ -140,6 +140,17 @@ export function RuleEditor({ rule, onSaved, onCancel }: {
               {SEVERITIES.map((s) => <option key={s} value={s}>{s}</option>)}
             </select>
           </Field>
+          <Field label="Evaluation interval" error={errors.interval} htmlFor="rule-interval"
+            hint="Empty: at every evaluation round">
+            <input id="rule-interval" data-testid="rule-interval" value={form.interval}
+              placeholder="every round" onChange={(e) => set({ interval: e.target.value })}
+              className={inputClass} />
+          </Field>
+          <Field label="Alert limit" error={errors.limit} htmlFor="rule-limit"
+            hint="More alerts than this fail the rule; 0: no limit">
+            <input id="rule-limit" data-testid="rule-limit" value={form.limit} inputMode="numeric"
+              onChange={(e) => set({ limit: e.target.value })} className={inputClass} />
+          </Field>
           <label className="flex items-center gap-2 self-end pb-2 text-sm text-gray-300">
             <input type="checkbox" data-testid="rule-enabled" checked={form.enabled}
               onChange={(e) => set({ enabled: e.target.checked })} />

@@ -5,14 +5,22 @@ import { useState } from "react";
 
 import { alertsApi } from "./api";
 import { formatDuration } from "./duration";
+import type { Me } from "./me";
 import { ruleExpression } from "./ruleForm";
 import type { Rule } from "./types";
 import { Badge, Button, Empty, ErrorBox } from "./ui";
 
-export function RuleList({ rules, editable, onEdit, onHistory, onChanged }: {
-  rules: Rule[]; editable: boolean; onEdit: (rule: Rule) => void;
+/** Whether `me` may change `rule`: an admin any rule, an editor their own (as the API decides). */
+export function mayChange(rule: Rule, me: Me | undefined): boolean {
+  if (me?.role === "admin") return true;
+  return me?.role === "editor" && rule.owner?.id === me.id;
+}
+
+export function RuleList({ rules, me, onEdit, onHistory, onChanged }: {
+  rules: Rule[]; me: Me | undefined; onEdit: (rule: Rule) => void;
   onHistory: (rule: Rule) => void; onChanged: () => void;
 }) {
+  const editable = me?.role === "editor" || me?.role === "admin";
   const [error, setError] = useState<unknown>(null);
   const [filter, setFilter] = useState("");
 
@@ -68,7 +76,7 @@ export function RuleList({ rules, editable, onEdit, onHistory, onChanged }: {
                     <div className="font-medium text-white">{rule.name}</div>
                     <div className="text-xs text-gray-500">
                       {rule.group}{rule.provisioned ? " · provisioned" : ""}
-                      {rule.owner ? ` · ${rule.owner}` : ""}
+                      {` · ${rule.owner?.username ?? "admins"}`}
                     </div>
                   </td>
                   <td className="max-w-md px-3 py-2 font-mono text-xs text-gray-300">
@@ -77,6 +85,9 @@ export function RuleList({ rules, editable, onEdit, onHistory, onChanged }: {
                   <td className="px-3 py-2"><Badge>{rule.severity}</Badge></td>
                   <td className="whitespace-nowrap px-3 py-2 text-xs text-gray-300">
                     {formatDuration(rule.for)}
+                    {rule.interval !== null && (
+                      <div className="text-gray-500">every {formatDuration(rule.interval)}</div>
+                    )}
                     {rule.keep_firing_for > 0 && (
                       <div className="text-gray-500">keep {formatDuration(rule.keep_firing_for)}</div>
                     )}
@@ -92,7 +103,7 @@ export function RuleList({ rules, editable, onEdit, onHistory, onChanged }: {
                       <Button variant="ghost" className="text-xs" onClick={() => onHistory(rule)}>
                         History
                       </Button>
-                      {editable && (
+                      {mayChange(rule, me) && (
                         <>
                           <Button variant="ghost" className="text-xs" data-testid="rule-edit"
                             onClick={() => onEdit(rule)}>Edit</Button>

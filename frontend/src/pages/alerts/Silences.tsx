@@ -9,9 +9,8 @@ import { formatMatcher, formatMatchers, matchesLabels, MatcherSyntaxError, parse
 import type { Matcher, PrometheusAlert, Silence } from "./types";
 import { Badge, Button, Empty, ErrorBox, Field, inputClass } from "./ui";
 
-export function SilenceForm({ initial, alerts, createdBy, onCreated, onCancel }: {
-  initial: Matcher[]; alerts: PrometheusAlert[]; createdBy: string | undefined;
-  onCreated: () => void; onCancel: () => void;
+export function SilenceForm({ initial, alerts, onCreated, onCancel }: {
+  initial: Matcher[]; alerts: PrometheusAlert[]; onCreated: () => void; onCancel: () => void;
 }) {
   const [text, setText] = useState(() => formatMatchers(initial));
   const [duration, setDuration] = useState("2h");
@@ -39,8 +38,7 @@ export function SilenceForm({ initial, alerts, createdBy, onCreated, onCancel }:
     try {
       const start = new Date();
       await alertsApi.createSilence({ matchers, startsAt: start.toISOString(),
-        endsAt: new Date(start.getTime() + seconds * 1000).toISOString(), comment,
-        ...(createdBy ? { createdBy } : {}) });
+        endsAt: new Date(start.getTime() + seconds * 1000).toISOString(), comment });
       onCreated();
     } catch (e) {
       setError(e);

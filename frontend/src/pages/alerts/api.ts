@@ -23,7 +23,7 @@ export const alertsApi = {
     requestJson<{ silences: Silence[] }>("/api/v1/silences", signal ? { signal } : {})
       .then((r) => r.silences),
   createSilence: (body: { matchers: Matcher[]; startsAt: string; endsAt: string;
-    comment: string; createdBy?: string }) => requestJson<Silence>("/api/v1/silences", { method: "POST", body }),
+    comment: string }) => requestJson<Silence>("/api/v1/silences", { method: "POST", body }),
   expireSilence: (id: number) =>
     requestJson<null>(`/api/v1/silences/${id}`, { method: "DELETE" }),
   active: (signal?: AbortSignal) =>

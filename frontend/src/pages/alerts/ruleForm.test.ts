@@ -9,7 +9,8 @@ const RULE: Rule = {
   threshold: 500, for: 90, keep_firing_for: 0, severity: "critical", enabled: true,
   labels: { team: "ops" }, annotations: { summary: "{{ $labels.service }} is slow" },
   notification_targets: [{ type: "webhook", address: "http://hooks.example/a" }],
-  provisioned: false, state: "inactive", alerts: [],
+  provisioned: false, interval: 30, limit: 10, owner: { id: 2, username: "ann" },
+  state: "inactive", alerts: [],
 };
 
 describe("durations", () => {
@@ -30,13 +31,14 @@ describe("validateRuleForm", () => {
       for: "1m30s", keep_firing_for: "0s", severity: "critical", enabled: true,
       labels: { team: "ops" }, annotations: { summary: "{{ $labels.service }} is slow" },
       notification_targets: [{ type: "webhook", address: "http://hooks.example/a" }],
+      interval: "30s", limit: 10,
     });
   });
 
   it("names every bad field", () => {
     const form = {
       ...emptyRuleForm(), name: "High Latency", group: " ", query: "", threshold: "lots",
-      forDuration: "soon", keepFiringFor: "5 min",
+      forDuration: "soon", keepFiringFor: "5 min", interval: "0s", limit: "-1",
       labels: [{ key: "alertname", value: "x" }, { key: "9team", value: "y" },
         { key: "ok", value: "1" }, { key: "ok", value: "2" }, { key: "", value: "" }],
       annotations: [{ key: "", value: "orphan value" }],
@@ -52,6 +54,8 @@ describe("validateRuleForm", () => {
       threshold: "a number is required with a condition",
       forDuration: "a duration such as 30s, 5m or 1h30m",
       keepFiringFor: "a duration such as 0s, 5m or 1h",
+      interval: "a positive duration such as 30s or 1m, or empty for every evaluation",
+      limit: "a whole number, 0 for no limit",
       "labels.0": "alertname is set by Lookout",
       "labels.1": "letters, digits and _, not starting with a digit",
       "labels.3": "ok is given twice",
@@ -64,7 +68,8 @@ describe("validateRuleForm", () => {
   it("sends no condition and no threshold for a rule file-style query", () => {
     const form = { ...emptyRuleForm(), name: "Up", query: "up == 0", condition: "" as const,
       threshold: "" };
-    expect(validateRuleForm(form).body).toMatchObject({ condition: null, threshold: null });
+    expect(validateRuleForm(form).body).toMatchObject({ condition: null, threshold: null,
+      interval: null, limit: 0 });
     expect(validateRuleForm({ ...form, threshold: "3" }).errors).toEqual({
       threshold: "choose a condition for this threshold, or clear it" });
   });

@@ -23,6 +23,8 @@ export interface RuleForm {
   labels: KeyValue[];
   annotations: KeyValue[];
   targets: NotificationTarget[];
+  interval: string; // "" = at every evaluation
+  limit: string;
 }
 
 /** Field name (as in the form: `name`, `labels.2`, `targets.0`) → what is wrong. */
@@ -47,7 +49,7 @@ export function emptyRuleForm(): RuleForm {
   return {
     name: "", group: "default", query: "", condition: "gt", threshold: "", forDuration: "1m",
     keepFiringFor: "0s", severity: "warning", enabled: true, labels: [],
-    annotations: [{ key: "summary", value: "" }], targets: [],
+    annotations: [{ key: "summary", value: "" }], targets: [], interval: "", limit: "0",
   };
 }
 
@@ -63,6 +65,8 @@ export function ruleToForm(rule: Rule): RuleForm {
     severity: rule.severity, enabled: rule.enabled, labels: pairs(rule.labels),
     annotations: pairs(rule.annotations),
     targets: rule.notification_targets.map((t) => ({ ...t })),
+    interval: rule.interval === null ? "" : formatDuration(rule.interval),
+    limit: String(rule.limit),
   };
 }
 
@@ -109,6 +113,11 @@ export function validateRuleForm(form: RuleForm): { body: RuleBody | null; error
   if (parseDuration(form.keepFiringFor) === null) {
     errors.keepFiringFor = "a duration such as 0s, 5m or 1h";
   }
+  const interval = form.interval.trim();
+  if (interval !== "" && !parseDuration(interval)) {
+    errors.interval = "a positive duration such as 30s or 1m, or empty for every evaluation";
+  }
+  if (!/^\d+$/.test(form.limit.trim())) errors.limit = "a whole number, 0 for no limit";
   const labels = toMap(form.labels, "labels", errors, true);
   const annotations = toMap(form.annotations, "annotations", errors, false);
   form.targets.forEach((t, i) => {
@@ -127,6 +136,7 @@ export function validateRuleForm(form: RuleForm): { body: RuleBody | null; error
       for: form.forDuration.trim(), keep_firing_for: form.keepFiringFor.trim(),
       severity: form.severity, enabled: form.enabled, labels, annotations,
       notification_targets: form.targets.map((t) => ({ type: t.type, address: t.address.trim() })),
+      interval: interval === "" ? null : interval, limit: Number(form.limit.trim()),
     },
   };
 }

@@ -24,6 +24,8 @@ export interface RuleBody {
   labels: Record<string, string>;
   annotations: Record<string, string>;
   notification_targets: NotificationTarget[];
+  interval: string | null; // evaluate at most this often; null: every evaluation
+  limit: number; // more alerts than this from one evaluation fail the rule; 0: no limit
 }
 
 export interface SeriesAlert {
@@ -54,7 +56,9 @@ export interface Rule {
   annotations: Record<string, string>;
   notification_targets: NotificationTarget[];
   provisioned: boolean;
-  owner?: string | null;
+  interval: number | null;
+  limit: number;
+  owner: { id: number; username: string | null } | null; // null: the admins' rule
   state: "inactive" | "pending" | "firing";
   alerts: SeriesAlert[];
 }
