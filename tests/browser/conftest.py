@@ -278,6 +278,23 @@ class BrowserStack:
         assert r.status_code == 200, r.text
         return r.json()["data"]["result"]  # type: ignore[no-any-return]
 
+    def backfill_demo(self, minutes: int, step_s: int = 15) -> None:
+        """The demo producer's data for the last ``minutes`` (as if it had been running),
+        so charts have a history to draw."""
+        from lookout_producer.demo import DemoFeed
+
+        now_ms = int(time.time() * 1000)
+        start_ms = now_ms - minutes * 60_000
+        feed = DemoFeed(start_ms, seed=7)
+        batch: list[dict[str, Any]] = []
+        for t in range(start_ms, now_ms - step_s * 1000, step_s * 1000):
+            batch.extend(p.as_json() for p in feed.tick(t).points)
+            if len(batch) >= 5000:
+                self.push(batch)
+                batch = []
+        if batch:
+            self.push(batch)
+
     def publish_raw(self, body: bytes, message_id: str) -> None:
         """Put ``body`` on the ingest path as ingest would (a garbled one ends in the DLQ)."""
         import pika

@@ -1,6 +1,7 @@
 // Alerts pending and firing now (/prometheus/api/v1/alerts), each with the silences that
 // mute it and a button that starts a silence for exactly its labels.
 
+import { formatValue, sampleValue } from "../explore/transform";
 import { ago } from "./duration";
 import { matchesLabels } from "./matchers";
 import type { Matcher, PrometheusAlert, Silence } from "./types";
@@ -45,7 +46,9 @@ export function ActiveAlerts({ alerts, silences, editable, onSilence, now }: {
                 <td className="max-w-sm px-3 py-2 text-gray-300">
                   {a.annotations.summary ?? a.annotations.description ?? ""}
                 </td>
-                <td className="px-3 py-2 text-right font-mono">{a.value}</td>
+                <td className="px-3 py-2 text-right font-mono" title={a.value}>
+                  {a.value === "" ? "—" : formatValue(sampleValue(a.value))}
+                </td>
                 <td className="whitespace-nowrap px-3 py-2 text-xs text-gray-400"
                   title={new Date(a.activeAt).toLocaleString()}>{ago(a.activeAt, now)}</td>
                 <td className="px-3 py-2 text-right">

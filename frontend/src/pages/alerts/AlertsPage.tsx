@@ -40,8 +40,10 @@ export function AlertsPage() {
   const silences = useResource((signal) => alertsApi.silences(signal), [], REFRESH_MS);
   const now = useNow(5000);
 
-  const firing = active.data?.filter((a) => a.state === "firing").length ?? 0;
-  const pending = active.data?.filter((a) => a.state === "pending").length ?? 0;
+  // Counted from the rules (one answer with the table it summarises), else the alert list.
+  const series = rules.data?.flatMap((r) => r.alerts) ?? active.data ?? [];
+  const firing = series.filter((a) => a.state === "firing").length;
+  const pending = series.filter((a) => a.state === "pending").length;
   const activeSilences = silences.data?.filter((s) => s.status.state === "active").length ?? 0;
 
   if (view.kind === "edit") {

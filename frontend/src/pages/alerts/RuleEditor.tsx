@@ -29,10 +29,10 @@ function PairsEditor({ label, rows, onChange, errors, field, testId, keyPlacehol
         <div key={i} className="flex flex-col gap-1">
           <div className="flex gap-2">
             <input aria-label={`${label} name ${i + 1}`} value={row.key} placeholder={keyPlaceholder}
-              onChange={(e) => set(i, { key: e.target.value })} className={`${inputClass} w-40 font-mono`} />
+              onChange={(e) => set(i, { key: e.target.value })} className={`${inputClass} w-40 shrink-0 font-mono`} />
             <input aria-label={`${label} value ${i + 1}`} value={row.value}
               placeholder={valuePlaceholder} onChange={(e) => set(i, { value: e.target.value })}
-              className={`${inputClass} flex-1`} />
+              className={`${inputClass} min-w-0 flex-1`} />
             <Button variant="ghost" aria-label={`Remove ${label.toLowerCase()} ${i + 1}`}
               onClick={() => onChange(rows.filter((_, j) => j !== i))}>✕</Button>
           </div>
@@ -95,11 +95,11 @@ export function RuleEditor({ rule, onSaved, onCancel }: {
         <div className="grid grid-cols-2 gap-3">
           <Field label="Name" error={errors.name} htmlFor="rule-name" hint="Like HighLatency">
             <input id="rule-name" data-testid="rule-name" value={form.name}
-              onChange={(e) => set({ name: e.target.value })} className={`${inputClass} font-mono`} />
+              onChange={(e) => set({ name: e.target.value })} className={`${inputClass} w-full font-mono`} />
           </Field>
           <Field label="Group" error={errors.group} htmlFor="rule-group">
             <input id="rule-group" data-testid="rule-group" value={form.group}
-              onChange={(e) => set({ group: e.target.value })} className={inputClass} />
+              onChange={(e) => set({ group: e.target.value })} className={`${inputClass} w-full`} />
           </Field>
         </div>
         <Field label="Query (PromQL)" error={errors.query} htmlFor="rule-query">
@@ -111,7 +111,7 @@ export function RuleEditor({ rule, onSaved, onCancel }: {
             hint={form.condition === "" ? "Every series the query returns is active" : undefined}>
             <select id="rule-condition" data-testid="rule-condition" value={form.condition}
               onChange={(e) => set({ condition: e.target.value as RuleForm["condition"] })}
-              className={inputClass}>
+              className={`${inputClass} w-full`}>
               {CONDITIONS.map((c) => (
                 <option key={c.value} value={c.value}>{`value ${c.label} (${c.operator})`}</option>
               ))}
@@ -121,22 +121,22 @@ export function RuleEditor({ rule, onSaved, onCancel }: {
           <Field label="Threshold" error={errors.threshold} htmlFor="rule-threshold">
             <input id="rule-threshold" data-testid="rule-threshold" value={form.threshold}
               disabled={form.condition === ""} inputMode="decimal"
-              onChange={(e) => set({ threshold: e.target.value })} className={inputClass} />
+              onChange={(e) => set({ threshold: e.target.value })} className={`${inputClass} w-full`} />
           </Field>
           <Field label="For" error={errors.forDuration} htmlFor="rule-for"
             hint="Pending this long before firing">
             <input id="rule-for" data-testid="rule-for" value={form.forDuration}
-              onChange={(e) => set({ forDuration: e.target.value })} className={inputClass} />
+              onChange={(e) => set({ forDuration: e.target.value })} className={`${inputClass} w-full`} />
           </Field>
           <Field label="Keep firing for" error={errors.keepFiringFor} htmlFor="rule-keep"
             hint="Still firing this long after it clears">
             <input id="rule-keep" data-testid="rule-keep-firing-for" value={form.keepFiringFor}
-              onChange={(e) => set({ keepFiringFor: e.target.value })} className={inputClass} />
+              onChange={(e) => set({ keepFiringFor: e.target.value })} className={`${inputClass} w-full`} />
           </Field>
           <Field label="Severity" htmlFor="rule-severity">
             <select id="rule-severity" data-testid="rule-severity" value={form.severity}
               onChange={(e) => set({ severity: e.target.value as RuleForm["severity"] })}
-              className={inputClass}>
+              className={`${inputClass} w-full`}>
               {SEVERITIES.map((s) => <option key={s} value={s}>{s}</option>)}
             </select>
           </Field>
@@ -144,12 +144,12 @@ export function RuleEditor({ rule, onSaved, onCancel }: {
             hint="Empty: at every evaluation round">
             <input id="rule-interval" data-testid="rule-interval" value={form.interval}
               placeholder="every round" onChange={(e) => set({ interval: e.target.value })}
-              className={inputClass} />
+              className={`${inputClass} w-full`} />
           </Field>
           <Field label="Alert limit" error={errors.limit} htmlFor="rule-limit"
             hint="More alerts than this fail the rule; 0: no limit">
             <input id="rule-limit" data-testid="rule-limit" value={form.limit} inputMode="numeric"
-              onChange={(e) => set({ limit: e.target.value })} className={inputClass} />
+              onChange={(e) => set({ limit: e.target.value })} className={`${inputClass} w-full`} />
           </Field>
           <label className="flex items-center gap-2 self-end pb-2 text-sm text-gray-300">
             <input type="checkbox" data-testid="rule-enabled" checked={form.enabled}
@@ -182,7 +182,7 @@ export function RuleEditor({ rule, onSaved, onCancel }: {
                   placeholder={t.type === "email" ? "ops@example.com" : "https://hooks.example.com/lookout"}
                   onChange={(e) => set({ targets: form.targets.map((x, j) =>
                     j === i ? { ...x, address: e.target.value } : x) })}
-                  className={`${inputClass} flex-1`} />
+                  className={`${inputClass} min-w-0 flex-1`} />
                 <Button variant="ghost" aria-label={`Remove target ${i + 1}`}
                   onClick={() => set({ targets: form.targets.filter((_, j) => j !== i) })}>✕</Button>
               </div>

@@ -57,19 +57,19 @@ export function SilenceForm({ initial, alerts, onCreated, onCancel }: {
       <Field label="Matchers" htmlFor="silence-matchers" error={syntax}
         hint={'Like service="api", env=~"prod.*" — every matcher must hold'}>
         <input id="silence-matchers" data-testid="silence-matchers" value={text}
-          onChange={(e) => setText(e.target.value)} className={`${inputClass} font-mono`} />
+          onChange={(e) => setText(e.target.value)} className={`${inputClass} w-full font-mono`} />
       </Field>
       <div className="grid grid-cols-2 gap-3">
         <Field label="Duration" htmlFor="silence-duration"
           error={seconds ? undefined : "a duration such as 30m, 2h or 1d"}
           hint={seconds ? `until ${new Date(openedAt + seconds * 1000).toLocaleString()}` : undefined}>
           <input id="silence-duration" data-testid="silence-duration" value={duration}
-            onChange={(e) => setDuration(e.target.value)} className={inputClass} />
+            onChange={(e) => setDuration(e.target.value)} className={`${inputClass} w-full`} />
         </Field>
         <Field label="Comment" htmlFor="silence-comment">
           <input id="silence-comment" data-testid="silence-comment" value={comment}
             placeholder="Why (maintenance, known issue…)" onChange={(e) => setComment(e.target.value)}
-            className={inputClass} />
+            className={`${inputClass} w-full`} />
         </Field>
       </div>
       {matchers && (

@@ -110,7 +110,8 @@ export function Tabs<T extends string>({ tabs, current, onChange }: {
   );
 }
 
-export const inputClass = "w-full rounded border border-gray-700 bg-gray-950 px-2 py-1.5 text-sm text-gray-100 placeholder-gray-600 focus:border-blue-500 focus:outline-none";
+// No width: each use gives its own (w-full where it fills its cell).
+export const inputClass = "rounded border border-gray-700 bg-gray-950 px-2 py-1.5 text-sm text-gray-100 placeholder-gray-600 focus:border-blue-500 focus:outline-none";
 
 export function Field({ label, error, hint, children, htmlFor }: {
   label: string; error?: string | undefined; hint?: ReactNode; children: ReactNode;

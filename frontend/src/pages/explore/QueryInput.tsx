@@ -65,7 +65,7 @@ export function QueryInput({ value, onChange, onRun, id, testId = "query-input",
     <div className="relative">
       <textarea ref={ref} id={id} data-testid={testId} rows={rows} value={value} spellCheck={false}
         placeholder={placeholder} autoComplete="off"
-        className={`${inputClass} resize-y font-mono`}
+        className={`${inputClass} w-full resize-y font-mono`}
         onChange={(e) => {
           onChange(e.target.value);
           refresh(e.target.value, e.target.selectionStart);
