@@ -23,6 +23,18 @@ def test_explore_runs_a_range_and_an_instant_query(admin_page: Page, lookout: Br
     expect(page.get_by_test_id("explore-query-suggestions")).to_contain_text("latency_ms")
     box.press("Tab")
     expect(box).to_have_value("latency_ms")
+    # Inside braces: the metric's label names, then that label's values, from the server.
+    box.press("End")
+    box.press_sequentially("{")
+    expect(page.get_by_test_id("explore-query-suggestions")).to_contain_text("service")
+    box.press("Tab")
+    expect(box).to_have_value('latency_ms{service="')
+    suggestions = page.get_by_test_id("explore-query-suggestions")
+    for service in ("api", "auth", "cache", "database", "queue"):
+        expect(suggestions).to_contain_text(service)
+    box.press_sequentially("da")
+    box.press("Tab")
+    expect(box).to_have_value('latency_ms{service="database')
     box.fill('latency_ms{service=~"api|database"}')
     page.get_by_test_id("explore-run").click()
 

@@ -1,20 +1,54 @@
-// A PromQL text box with completion of metric names, functions, aggregations and keywords
-// (Tab or Enter takes the highlighted one; Ctrl/Cmd+Enter runs the query).
+// A PromQL text box with completion: metric names, functions, aggregations and keywords;
+// inside `metric{...}` the metric's label names, and inside quotes that label's values
+// (asked of the server as they are needed). Tab or Enter takes the highlighted item,
+// Ctrl/Cmd+Enter runs the query.
 
 import { useEffect, useRef, useState } from "react";
 
 import { inputClass } from "../alerts/ui";
 import { queryApi } from "./api";
-import { insideBraces, suggest, type Suggestion, wordAt } from "./promqlWords";
+import { type CompletionContext, completionContext, filterWords, suggest } from "./promqlWords";
 
-let metricNames: Promise<string[]> | null = null;
+interface Item {
+  word: string;
+  kind: string;
+}
 
-function loadMetricNames(): Promise<string[]> {
-  metricNames ??= queryApi.metricNames().catch(() => {
-    metricNames = null; // try again next time; completion is a help, not a must
-    return [];
-  });
-  return metricNames;
+// Answers are kept for the page's life: completion is a help, a failed look-up is retried.
+const cache = new Map<string, Promise<string[]>>();
+
+function cached(key: string, load: () => Promise<string[]>): Promise<string[]> {
+  let p = cache.get(key);
+  if (!p) {
+    p = load().catch(() => {
+      cache.delete(key);
+      return [];
+    });
+    cache.set(key, p);
+  }
+  return p;
+}
+
+const metricNames = () => cached("metrics", () => queryApi.metricNames());
+
+async function itemsFor(ctx: CompletionContext): Promise<Item[]> {
+  switch (ctx.kind) {
+    case "word":
+      return suggest(ctx.prefix, await metricNames());
+    case "label": {
+      const names = await cached(`labels:${ctx.metric ?? ""}`,
+        () => queryApi.labelNames(ctx.metric));
+      return filterWords(names.filter((n) => n !== "__name__"), ctx.prefix)
+        .map((word) => ({ word, kind: "label" }));
+    }
+    case "value": {
+      const values = await cached(`values:${ctx.label}:${ctx.metric ?? ""}`,
+        () => queryApi.labelValues(ctx.label, ctx.metric));
+      return filterWords(values, ctx.prefix).map((word) => ({ word, kind: ctx.label }));
+    }
+    default:
+      return [];
+  }
 }
 
 export function QueryInput({ value, onChange, onRun, id, testId = "query-input", rows = 2,
@@ -27,37 +61,43 @@ export function QueryInput({ value, onChange, onRun, id, testId = "query-input",
   rows?: number;
   placeholder?: string;
 }) {
-  const [metrics, setMetrics] = useState<string[]>([]);
-  const [items, setItems] = useState<Suggestion[]>([]);
+  const [items, setItems] = useState<Item[]>([]);
   const [active, setActive] = useState(0);
+  const context = useRef<CompletionContext>({ kind: "none" });
+  const request = useRef(0);
   const ref = useRef<HTMLTextAreaElement>(null);
 
   useEffect(() => {
-    let live = true;
-    void loadMetricNames().then((names) => live && setMetrics(names));
-    return () => {
-      live = false;
-    };
+    void metricNames(); // warm the list before the first keystroke
   }, []);
 
   const refresh = (text: string, cursor: number) => {
-    const { word } = wordAt(text, cursor);
-    setItems(insideBraces(text, cursor) ? [] : suggest(word, metrics));
-    setActive(0);
+    const ctx = completionContext(text, cursor);
+    context.current = ctx;
+    const n = ++request.current;
+    void itemsFor(ctx).then((found) => {
+      if (n !== request.current) return; // a later keystroke asked again
+      setItems(found);
+      setActive(0);
+    });
   };
 
-  const accept = (s: Suggestion) => {
+  const accept = (item: Item) => {
+    const ctx = context.current;
+    if (ctx.kind === "none") return;
     const el = ref.current;
     const cursor = el?.selectionStart ?? value.length;
-    const { start } = wordAt(value, cursor);
-    const tail = s.kind === "function" || s.kind === "aggregation" ? "(" : "";
-    const next = value.slice(0, start) + s.word + tail + value.slice(cursor);
+    const tail = item.kind === "function" || item.kind === "aggregation" ? "("
+      : ctx.kind === "label" ? "=\"" : "";
+    const next = value.slice(0, ctx.start) + item.word + tail + value.slice(cursor);
     onChange(next);
     setItems([]);
-    const at = start + s.word.length + tail.length;
+    request.current++;
+    const at = ctx.start + item.word.length + tail.length;
     requestAnimationFrame(() => {
       el?.focus();
       el?.setSelectionRange(at, at);
+      if (ctx.kind === "label") refresh(next, at); // go on with the label's values
     });
   };
 
@@ -75,7 +115,13 @@ export function QueryInput({ value, onChange, onRun, id, testId = "query-input",
           if ((e.ctrlKey || e.metaKey) && e.key === "Enter") {
             e.preventDefault();
             setItems([]);
+            request.current++;
             onRun?.();
+            return;
+          }
+          if (e.ctrlKey && e.key === " ") {
+            e.preventDefault();
+            refresh(value, e.currentTarget.selectionStart);
             return;
           }
           if (items.length === 0) return;
@@ -102,10 +148,10 @@ export function QueryInput({ value, onChange, onRun, id, testId = "query-input",
                 e.preventDefault();
                 accept(s);
               }}
-              className={`flex cursor-pointer justify-between px-3 py-1 font-mono ${i === active
+              className={`flex cursor-pointer justify-between gap-4 px-3 py-1 font-mono ${i === active
                 ? "bg-blue-900/60 text-white" : "text-gray-300 hover:bg-gray-800"}`}>
-              <span>{s.word}</span>
-              <span className="text-xs text-gray-500">{s.kind}</span>
+              <span className="truncate">{s.word}</span>
+              <span className="shrink-0 text-xs text-gray-500">{s.kind}</span>
             </li>
           ))}
         </ul>

@@ -63,3 +63,55 @@ export function suggest(word: string, metrics: string[], limit = 12): Suggestion
     && s.word.toLowerCase().includes(lower));
   return [...prefix, ...inner].slice(0, limit);
 }
+
+/** What the cursor is completing: a word outside braces (metric, function...), a label
+ * name inside `metric{...}`, or a label's value after `label="`. */
+export type CompletionContext =
+  | { kind: "word"; start: number; prefix: string }
+  | { kind: "label"; start: number; prefix: string; metric: string | null }
+  | { kind: "value"; start: number; prefix: string; metric: string | null; label: string }
+  | { kind: "none" };
+
+export function completionContext(text: string, cursor: number): CompletionContext {
+  if (!insideBraces(text, cursor)) {
+    const { start, word } = wordAt(text, cursor);
+    return word ? { kind: "word", start, prefix: word } : { kind: "none" };
+  }
+  const open = text.lastIndexOf("{", cursor - 1);
+  const before = /([A-Za-z_:][A-Za-z0-9_:]*)\s*$/.exec(text.slice(0, open));
+  const metric = before?.[1] ?? null;
+  // The matcher being typed: from the last comma (outside quotes) or the brace.
+  const inside = text.slice(open + 1, cursor);
+  let segmentStart = 0;
+  let quote: string | null = null;
+  for (let i = 0; i < inside.length; i++) {
+    const c = inside[i];
+    if (quote) {
+      if (c === "\\") i++;
+      else if (c === quote) quote = null;
+    } else if (c === '"' || c === "'") quote = c;
+    else if (c === ",") segmentStart = i + 1;
+  }
+  const segment = inside.slice(segmentStart);
+  const offset = open + 1 + segmentStart;
+  const name = /^(\s*)([A-Za-z_][A-Za-z0-9_]*)?$/.exec(segment);
+  if (name) {
+    return { kind: "label", start: offset + (name[1]?.length ?? 0), prefix: name[2] ?? "", metric };
+  }
+  const value = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*(["'])((?:[^"'\\]|\\.)*)$/.exec(segment);
+  if (value) {
+    const prefix = value[4] ?? "";
+    return { kind: "value", start: cursor - prefix.length, prefix, metric,
+      label: value[1] ?? "" };
+  }
+  return { kind: "none" };
+}
+
+/** Completions from a plain list: prefix matches first, then substrings. */
+export function filterWords(words: string[], prefix: string, limit = 12): string[] {
+  const lower = prefix.toLowerCase();
+  const starts = words.filter((w) => w.toLowerCase().startsWith(lower) && w !== prefix);
+  const contains = words.filter((w) => !w.toLowerCase().startsWith(lower)
+    && w.toLowerCase().includes(lower));
+  return [...starts, ...contains].slice(0, limit);
+}
