@@ -11,15 +11,17 @@ from .conftest import BrowserStack
 
 def test_the_login_page_loads_and_the_admin_signs_in(page: Page, lookout: BrowserStack,
                                                       screenshot) -> None:
-    page.goto("/")
+    page.goto("/explore")
     expect(page).to_have_url(re.compile(r"/login"))  # signed out: sent to the login page
-    page.get_by_label(re.compile("user", re.I)).fill(lookout.admin.username)
-    page.get_by_label(re.compile("password", re.I)).fill("not-the-password")
-    page.get_by_role("button", name=re.compile("sign in|log in", re.I)).click()
-    expect(page.get_by_role("alert")).to_contain_text("unknown user or wrong password")
+    page.get_by_test_id("login-username").fill(lookout.admin.username)
     screenshot(page, "login")
+    page.get_by_test_id("login-password").fill("not-the-password")
+    page.get_by_test_id("login-submit").click()
+    expect(page.get_by_test_id("login-error")).to_contain_text("unknown user or wrong password")
 
-    page.get_by_label(re.compile("password", re.I)).fill(lookout.admin.password)
-    page.get_by_role("button", name=re.compile("sign in|log in", re.I)).click()
-    expect(page).not_to_have_url(re.compile(r"/login"))
-    expect(page.get_by_text(lookout.admin.username).first).to_be_visible()
+    page.get_by_test_id("login-password").fill(lookout.admin.password)
+    page.get_by_test_id("login-submit").click()
+    expect(page).to_have_url(re.compile(r"/explore$"))  # back where it was going
+    expect(page.get_by_test_id("current-user")).to_have_text(lookout.admin.username)
+    expect(page.get_by_test_id("current-role")).to_have_text("admin")
+    expect(page.get_by_test_id("explore-page")).to_be_visible()

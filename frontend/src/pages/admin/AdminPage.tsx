@@ -4,7 +4,7 @@
 import { useState } from "react";
 
 import { canEdit, useMe } from "../alerts/me";
-import { ErrorBox, Loading, Notice, PageHeader, Tabs } from "../alerts/ui";
+import { Notice, PageHeader, Tabs } from "../alerts/ui";
 import { useResource } from "../alerts/useResource";
 import { adminApi } from "./api";
 import { DeadLettersPanel } from "./DeadLettersPanel";
@@ -21,15 +21,13 @@ function TokensTab() {
 export function AdminPage() {
   const [tab, setTab] = useState<Tab>("system");
   const me = useMe();
-  if (me.loading) return <div className="p-6"><Loading what="your account" /></div>;
-  if (me.error !== null) return <div className="p-6"><ErrorBox error={me.error} retry={me.reload} /></div>;
-  if (me.data?.role !== "admin") {
+  if (me?.role !== "admin") {
     return (
       <div className="p-6" data-testid="admin-page">
         <PageHeader title="Administration" />
         <Notice tone="warn" testId="admin-forbidden">
-          Administration is for admins; you are signed in as {me.data?.username}
-          {canEdit(me.data) ? " (editor)" : " (viewer)"}.
+          Administration is for admins; you are signed in as {me?.username}
+          {canEdit(me) ? " (editor)" : " (viewer)"}.
         </Notice>
       </div>
     );
@@ -43,7 +41,7 @@ export function AdminPage() {
       ]} />
       <div className="mt-4">
         {tab === "system" && <SystemPanel />}
-        {tab === "users" && <UsersPanel myName={me.data.username} />}
+        {tab === "users" && <UsersPanel myName={me.username} />}
         {tab === "tokens" && <TokensTab />}
         {tab === "dlq" && <DeadLettersPanel />}
       </div>

@@ -36,7 +36,7 @@ export function DeadLettersPanel() {
   return (
     <div className="space-y-4" data-testid="dlq-panel">
       <div className="flex flex-wrap items-center justify-between gap-3">
-        <p data-testid="dlq-count" className="text-sm text-gray-300">
+        <p data-testid="dlq-count" className="text-sm text-ink">
           {dlq.data ? `${dlq.data.count} message${dlq.data.count === 1 ? "" : "s"} in metrics.dlq` : " "}
         </p>
         <div className="flex gap-2">
@@ -57,9 +57,9 @@ export function DeadLettersPanel() {
         </Empty>
       )}
       {dlq.data && dlq.data.messages.length > 0 && (
-        <div className="overflow-x-auto rounded-lg border border-gray-800">
+        <div className="overflow-x-auto rounded-lg border border-line">
           <table data-testid="dlq-table" className="w-full text-left text-sm">
-            <thead className="bg-gray-900 text-xs uppercase text-gray-400">
+            <thead className="bg-surface-2 text-xs uppercase text-ink-muted">
               <tr>
                 <th className="px-3 py-2">Message</th><th className="px-3 py-2">Reason</th>
                 <th className="px-3 py-2">Content</th><th className="px-3 py-2">Published</th>
@@ -68,14 +68,14 @@ export function DeadLettersPanel() {
             </thead>
             <tbody>
               {dlq.data.messages.map((m) => (
-                <tr key={m.message_id} data-testid="dlq-row" className="border-t border-gray-800 align-top">
-                  <td className="px-3 py-2 font-mono text-xs text-gray-300">{m.message_id}</td>
-                  <td className="max-w-md px-3 py-2 text-red-300">{m.reason}</td>
-                  <td className="px-3 py-2 text-xs text-gray-400">
+                <tr key={m.message_id} data-testid="dlq-row" className="border-t border-line align-top">
+                  <td className="px-3 py-2 font-mono text-xs text-ink">{m.message_id}</td>
+                  <td className="max-w-md px-3 py-2 text-bad">{m.reason}</td>
+                  <td className="px-3 py-2 text-xs text-ink-muted">
                     {m.summary !== m.reason && m.summary}
-                    <div className="text-gray-500">{m.content_type ?? "no content type"} · {formatBytes(m.bytes)}</div>
+                    <div className="text-ink-muted">{m.content_type ?? "no content type"} · {formatBytes(m.bytes)}</div>
                   </td>
-                  <td className="whitespace-nowrap px-3 py-2 text-xs text-gray-400">
+                  <td className="whitespace-nowrap px-3 py-2 text-xs text-ink-muted">
                     {m.published_at ? new Date(m.published_at).toLocaleString() : "—"}
                   </td>
                   <td className="whitespace-nowrap px-3 py-2 text-right">
@@ -90,7 +90,7 @@ export function DeadLettersPanel() {
                       }}>Show</Button>
                     <Button variant="ghost" className="text-xs" data-testid="dlq-replay" disabled={busy}
                       onClick={() => void act("replay", [m.message_id])}>Replay</Button>
-                    <Button variant="ghost" className="text-xs text-red-300" disabled={busy}
+                    <Button variant="ghost" className="text-xs text-bad" disabled={busy}
                       onClick={() => void act("purge", [m.message_id])}>Purge</Button>
                   </td>
                 </tr>
@@ -100,18 +100,18 @@ export function DeadLettersPanel() {
         </div>
       )}
       {shown && (
-        <section data-testid="dlq-detail" className="rounded-lg border border-gray-800 bg-gray-900/60 p-4 text-sm">
+        <section data-testid="dlq-detail" className="card p-4 text-sm">
           <div className="mb-2 flex items-center justify-between">
-            <h3 className="font-semibold text-white">Message {shown.message_id}</h3>
+            <h3 className="font-semibold text-ink">Message {shown.message_id}</h3>
             <Button variant="ghost" className="text-xs" onClick={() => setShown(null)}>Close</Button>
           </div>
-          <p className="mb-2 text-red-300">{shown.reason}</p>
-          {shown.summary !== shown.reason && <p className="mb-2 text-gray-300">{shown.summary}</p>}
+          <p className="mb-2 text-bad">{shown.reason}</p>
+          {shown.summary !== shown.reason && <p className="mb-2 text-ink">{shown.summary}</p>}
           <table className="text-xs">
             <tbody>
               {Object.entries(shown.headers ?? {}).map(([k, v]) => (
-                <tr key={k}><td className="pr-4 font-mono text-gray-400">{k}</td>
-                  <td className="break-all font-mono text-gray-200">{v}</td></tr>
+                <tr key={k}><td className="pr-4 font-mono text-ink-muted">{k}</td>
+                  <td className="break-all font-mono text-ink">{v}</td></tr>
               ))}
             </tbody>
           </table>

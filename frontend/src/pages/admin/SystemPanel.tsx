@@ -7,9 +7,9 @@ import { adminApi, formatBytes, formatUptime } from "./api";
 
 function Stat({ label, value, testId }: { label: string; value: string; testId?: string }) {
   return (
-    <div data-testid={testId} data-value={value} className="rounded-lg border border-gray-800 bg-gray-900/60 p-4">
-      <div className="text-xs uppercase tracking-wide text-gray-400">{label}</div>
-      <div className="mt-1 text-2xl font-semibold text-white">{value}</div>
+    <div data-testid={testId} data-value={value} className="card p-4">
+      <div className="text-xs uppercase tracking-wide text-ink-muted">{label}</div>
+      <div className="mt-1 text-2xl font-semibold text-ink">{value}</div>
     </div>
   );
 }
@@ -20,12 +20,12 @@ export function SystemPanel() {
   return (
     <div className="space-y-6">
       <section>
-        <h2 className="mb-2 text-sm font-semibold text-gray-300">Health</h2>
+        <h2 className="mb-2 text-sm font-semibold text-ink">Health</h2>
         {health.error !== null && <ErrorBox error={health.error} retry={health.reload} />}
         {health.loading && <Loading what="health" />}
         {health.data && (
-          <div data-testid="admin-health" className="rounded-lg border border-gray-800 bg-gray-900/60 p-4">
-            <div className="mb-3 flex flex-wrap items-center gap-4 text-sm text-gray-300">
+          <div data-testid="admin-health" className="card p-4">
+            <div className="mb-3 flex flex-wrap items-center gap-4 text-sm text-ink">
               <Badge testId="admin-health-status">{health.data.status}</Badge>
               <span>version {health.data.version}</span>
               <span>query service up {formatUptime(health.data.uptime_s)}</span>
@@ -33,11 +33,11 @@ export function SystemPanel() {
             <table className="w-full text-left text-sm">
               <tbody>
                 {Object.entries(health.data.dependencies).map(([name, d]) => (
-                  <tr key={name} data-testid="admin-dependency" className="border-t border-gray-800">
-                    <td className="py-1.5 pr-4 capitalize text-gray-200">{name}</td>
+                  <tr key={name} data-testid="admin-dependency" className="border-t border-line">
+                    <td className="py-1.5 pr-4 capitalize text-ink">{name}</td>
                     <td className="py-1.5 pr-4"><Badge>{d.status}</Badge></td>
-                    <td className="py-1.5 pr-4 text-right font-mono text-gray-400">{d.latency_ms} ms</td>
-                    <td className="py-1.5 text-xs text-red-300">{d.error ?? ""}</td>
+                    <td className="py-1.5 pr-4 text-right font-mono text-ink-muted">{d.latency_ms} ms</td>
+                    <td className="py-1.5 text-xs text-bad">{d.error ?? ""}</td>
                   </tr>
                 ))}
               </tbody>
@@ -46,7 +46,7 @@ export function SystemPanel() {
         )}
       </section>
       <section>
-        <h2 className="mb-2 text-sm font-semibold text-gray-300">Statistics</h2>
+        <h2 className="mb-2 text-sm font-semibold text-ink">Statistics</h2>
         {stats.error !== null && <ErrorBox error={stats.error} retry={stats.reload} />}
         {stats.loading && <Loading what="statistics" />}
         {stats.data && (

@@ -31,7 +31,7 @@ export function UsersPanel({ myName }: { myName: string | undefined }) {
 
   return (
     <div className="space-y-4">
-      <form data-testid="user-form" className="flex flex-wrap items-end gap-3 rounded-lg border border-gray-800 bg-gray-900/60 p-4"
+      <form data-testid="user-form" className="flex flex-wrap items-end gap-3 card p-4"
         onSubmit={async (e) => {
           e.preventDefault();
           if (await action.run(() => adminApi.createUser(draft))) {
@@ -62,9 +62,9 @@ export function UsersPanel({ myName }: { myName: string | undefined }) {
       {users.loading && <Loading what="users" />}
       {users.data && users.data.length === 0 && <Empty>No users.</Empty>}
       {users.data && users.data.length > 0 && (
-        <div className="overflow-x-auto rounded-lg border border-gray-800">
+        <div className="overflow-x-auto rounded-lg border border-line">
           <table data-testid="users-table" className="w-full text-left text-sm">
-            <thead className="bg-gray-900 text-xs uppercase text-gray-400">
+            <thead className="bg-surface-2 text-xs uppercase text-ink-muted">
               <tr>
                 <th className="px-3 py-2">User</th><th className="px-3 py-2">Role</th>
                 <th className="px-3 py-2">Status</th><th className="px-3 py-2">Created</th>
@@ -73,9 +73,9 @@ export function UsersPanel({ myName }: { myName: string | undefined }) {
             </thead>
             <tbody>
               {users.data.map((u) => (
-                <tr key={u.id} data-testid="user-row" data-username={u.username} className="border-t border-gray-800">
-                  <td className="px-3 py-2 font-medium text-white">
-                    {u.username}{u.username === myName && <span className="ml-2 text-xs text-gray-500">(you)</span>}
+                <tr key={u.id} data-testid="user-row" data-username={u.username} className="border-t border-line">
+                  <td className="px-3 py-2 font-medium text-ink">
+                    {u.username}{u.username === myName && <span className="ml-2 text-xs text-ink-muted">(you)</span>}
                   </td>
                   <td className="px-3 py-2">
                     <select aria-label={`Role of ${u.username}`} data-testid="user-role" value={u.role}
@@ -88,7 +88,7 @@ export function UsersPanel({ myName }: { myName: string | undefined }) {
                   <td className="px-3 py-2">
                     {u.disabled ? <Badge kind="disabled">disabled</Badge> : <Badge kind="ok">active</Badge>}
                   </td>
-                  <td className="px-3 py-2 text-xs text-gray-400">{new Date(u.created_at).toLocaleString()}</td>
+                  <td className="px-3 py-2 text-xs text-ink-muted">{new Date(u.created_at).toLocaleString()}</td>
                   <td className="px-3 py-2 text-right">
                     {u.username !== myName && (
                       <div className="flex justify-end gap-1">
@@ -104,7 +104,7 @@ export function UsersPanel({ myName }: { myName: string | undefined }) {
                                 .then((ok) => ok && setNotice(`Password of ${u.username} changed.`));
                             }
                           }}>Set password</Button>
-                        <Button variant="ghost" className="text-xs text-red-300" data-testid="user-delete"
+                        <Button variant="ghost" className="text-xs text-bad" data-testid="user-delete"
                           onClick={() => {
                             if (window.confirm(`Delete ${u.username}? Their API tokens go too; their dashboards stay, without an owner.`)) {
                               void action.run(() => adminApi.deleteUser(u.id));
@@ -132,7 +132,7 @@ export function TokensPanel({ usernames }: { usernames: string[] }) {
 
   return (
     <div className="space-y-4">
-      <form data-testid="token-form" className="flex flex-wrap items-end gap-3 rounded-lg border border-gray-800 bg-gray-900/60 p-4"
+      <form data-testid="token-form" className="flex flex-wrap items-end gap-3 card p-4"
         onSubmit={async (e) => {
           e.preventDefault();
           await action.run(async () => {
@@ -166,9 +166,9 @@ export function TokensPanel({ usernames }: { usernames: string[] }) {
         <Empty testId="tokens-empty">No API tokens. Agents and scripts use one to query or push.</Empty>
       )}
       {tokens.data && tokens.data.length > 0 && (
-        <div className="overflow-x-auto rounded-lg border border-gray-800">
+        <div className="overflow-x-auto rounded-lg border border-line">
           <table data-testid="tokens-table" className="w-full text-left text-sm">
-            <thead className="bg-gray-900 text-xs uppercase text-gray-400">
+            <thead className="bg-surface-2 text-xs uppercase text-ink-muted">
               <tr>
                 <th className="px-3 py-2">Name</th><th className="px-3 py-2">User</th>
                 <th className="px-3 py-2">Created</th><th className="px-3 py-2">Last used</th>
@@ -177,11 +177,11 @@ export function TokensPanel({ usernames }: { usernames: string[] }) {
             </thead>
             <tbody>
               {tokens.data.map((t) => (
-                <tr key={t.id} data-testid="token-row" className="border-t border-gray-800">
-                  <td className="px-3 py-2 font-mono text-gray-100">{t.name}</td>
-                  <td className="px-3 py-2 text-gray-300">{t.username}</td>
-                  <td className="px-3 py-2 text-xs text-gray-400">{new Date(t.created_at).toLocaleString()}</td>
-                  <td className="px-3 py-2 text-xs text-gray-400">
+                <tr key={t.id} data-testid="token-row" className="border-t border-line">
+                  <td className="px-3 py-2 font-mono text-ink">{t.name}</td>
+                  <td className="px-3 py-2 text-ink">{t.username}</td>
+                  <td className="px-3 py-2 text-xs text-ink-muted">{new Date(t.created_at).toLocaleString()}</td>
+                  <td className="px-3 py-2 text-xs text-ink-muted">
                     {t.last_used_at ? new Date(t.last_used_at).toLocaleString() : "never"}
                   </td>
                   <td className="px-3 py-2">
@@ -189,7 +189,7 @@ export function TokensPanel({ usernames }: { usernames: string[] }) {
                   </td>
                   <td className="px-3 py-2 text-right">
                     {!t.revoked && (
-                      <Button variant="ghost" className="text-xs text-red-300"
+                      <Button variant="ghost" className="text-xs text-bad"
                         onClick={() => void action.run(() => adminApi.revokeToken(t.id))}>Revoke</Button>
                     )}
                   </td>

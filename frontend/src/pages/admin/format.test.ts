@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { errorFromBody, HttpError } from "../alerts/http";
+import { ApiError, errorText } from "../alerts/http";
 import { formatBytes, formatUptime } from "./api";
 
 describe("admin formatting", () => {
@@ -13,20 +13,17 @@ describe("admin formatting", () => {
   });
 });
 
-describe("errorFromBody", () => {
-  it("reads Lookout's, the Prometheus API's and nginx's errors", () => {
-    const lookout = errorFromBody(403, "FORBIDDEN",
-      { error: { type: "forbidden", message: "editor role required" } });
-    expect([lookout.status, lookout.type, lookout.display])
-      .toEqual([403, "forbidden", "Not allowed — editor role required"]);
-    const prom = errorFromBody(400, "BAD REQUEST",
-      { status: "error", errorType: "bad_data", error: 'parse error: unexpected "}"' });
-    expect(prom.display).toBe('parse error: unexpected "}" (HTTP 400)');
-    expect(prom.type).toBe("bad_data");
-    const gateway = errorFromBody(502, "Bad Gateway", null);
-    expect(gateway).toBeInstanceOf(HttpError);
-    expect(gateway.display).toBe("the service behind the front door does not answer (HTTP 502)");
-    expect(errorFromBody(401, "UNAUTHORIZED", { error: { type: "unauthorized",
-      message: "sign in" } }).display).toBe("Sign in required — sign in");
+describe("errorText", () => {
+  it("says what the server said, and what the status means", () => {
+    expect(errorText(new ApiError(403, { type: "forbidden", message: "editor role required" })))
+      .toBe("Not allowed — editor role required");
+    expect(errorText(new ApiError(401, { type: "unauthorized", message: "sign in" })))
+      .toBe("Sign in required — sign in");
+    expect(errorText(new ApiError(400, { type: "bad_data", message: 'parse error: unexpected "}"' })))
+      .toBe('parse error: unexpected "}" (HTTP 400)');
+    expect(errorText(new ApiError(502, { type: "http_error", message: "HTTP 502" })))
+      .toBe("The service behind the front door does not answer (HTTP 502)");
+    expect(errorText(new ApiError(500, { type: "http_error", message: "HTTP 500" }))).toBe("HTTP 500");
+    expect(errorText(new Error("Type a query first"))).toBe("Type a query first");
   });
 });

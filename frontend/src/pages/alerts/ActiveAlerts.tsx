@@ -18,9 +18,9 @@ export function ActiveAlerts({ alerts, silences, editable, onSilence, now }: {
   const sorted = [...alerts].sort((a, b) => order[a.state] - order[b.state]
     || a.activeAt.localeCompare(b.activeAt));
   return (
-    <div className="overflow-x-auto rounded-lg border border-gray-800">
+    <div className="overflow-x-auto rounded-lg border border-line">
       <table data-testid="active-table" className="w-full text-left text-sm">
-        <thead className="bg-gray-900 text-xs uppercase text-gray-400">
+        <thead className="bg-surface-2 text-xs uppercase text-ink-muted">
           <tr>
             <th className="px-3 py-2">State</th><th className="px-3 py-2">Alert</th>
             <th className="px-3 py-2">Labels</th><th className="px-3 py-2">Summary</th>
@@ -36,20 +36,20 @@ export function ActiveAlerts({ alerts, silences, editable, onSilence, now }: {
             return (
               <tr key={JSON.stringify(a.labels)} data-testid="active-alert"
                 data-alertname={a.labels.alertname} data-state={a.state}
-                className="border-t border-gray-800 align-top">
+                className="border-t border-line align-top">
                 <td className="px-3 py-2">
                   <Badge>{a.state}</Badge>
                   {muting.length > 0 && <div className="mt-1"><Badge kind="silenced">silenced</Badge></div>}
                 </td>
-                <td className="px-3 py-2 font-medium text-white">{a.labels.alertname}</td>
+                <td className="px-3 py-2 font-medium text-ink">{a.labels.alertname}</td>
                 <td className="px-3 py-2"><LabelList labels={a.labels} omit={["alertname"]} /></td>
-                <td className="max-w-sm px-3 py-2 text-gray-300">
+                <td className="max-w-sm px-3 py-2 text-ink">
                   {a.annotations.summary ?? a.annotations.description ?? ""}
                 </td>
                 <td className="px-3 py-2 text-right font-mono" title={a.value}>
                   {a.value === "" ? "—" : formatValue(sampleValue(a.value))}
                 </td>
-                <td className="whitespace-nowrap px-3 py-2 text-xs text-gray-400"
+                <td className="whitespace-nowrap px-3 py-2 text-xs text-ink-muted"
                   title={new Date(a.activeAt).toLocaleString()}>{ago(a.activeAt, now)}</td>
                 <td className="px-3 py-2 text-right">
                   {editable && muting.length === 0 && (

@@ -34,7 +34,7 @@ export function AlertsPage() {
   const [silenceDraft, setSilenceDraft] = useState<Matcher[] | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const me = useMe();
-  const editable = canEdit(me.data);
+  const editable = canEdit(me);
   const rules = useResource((signal) => alertsApi.rules(signal), [], REFRESH_MS);
   const active = useResource((signal) => alertsApi.active(signal), [], REFRESH_MS);
   const silences = useResource((signal) => alertsApi.silences(signal), [], REFRESH_MS);
@@ -71,8 +71,8 @@ export function AlertsPage() {
     <div className="p-6" data-testid="alerts-page">
       <PageHeader title="Alerts"
         subtitle={<span data-testid="alerts-summary">
-          <span className={firing ? "text-red-400" : ""}>{firing} firing</span> ·{" "}
-          <span className={pending ? "text-amber-300" : ""}>{pending} pending</span> ·{" "}
+          <span className={firing ? "text-bad" : ""}>{firing} firing</span> ·{" "}
+          <span className={pending ? "text-warn" : ""}>{pending} pending</span> ·{" "}
           {rules.data?.length ?? "…"} rules · {activeSilences} active silences
         </span>}
         actions={editable ? (
@@ -85,9 +85,9 @@ export function AlertsPage() {
               onClick={() => setView({ kind: "edit", rule: null })}>New rule</Button>
           </>
         ) : null} />
-      {me.data && !editable && (
+      {me && !editable && (
         <Notice tone="warn" testId="alerts-read-only">
-          You are signed in as a {me.data.role}: rules and silences are read-only for you.
+          You are signed in as a {me.role}: rules and silences are read-only for you.
         </Notice>
       )}
       {notice && <div className="mb-3"><Notice testId="alerts-notice">{notice}</Notice></div>}
@@ -102,7 +102,7 @@ export function AlertsPage() {
             {rules.error !== null && <ErrorBox error={rules.error} retry={rules.reload} testId="rules-error" />}
             {rules.loading && <Loading what="alert rules" />}
             {rules.data && (
-              <RuleList rules={rules.data} me={me.data} onChanged={rules.reload}
+              <RuleList rules={rules.data} me={me} onChanged={rules.reload}
                 onEdit={(rule) => setView({ kind: "edit", rule })}
                 onHistory={(rule) => setView({ kind: "history", rule })} />
             )}

@@ -6,7 +6,7 @@ import { useState } from "react";
 
 import { QueryInput } from "../explore/QueryInput";
 import { alertsApi } from "./api";
-import { HttpError } from "./http";
+import { ApiError } from "./http";
 import { RulePreview } from "./RulePreview";
 import {
   CONDITIONS, emptyRuleForm, type FormErrors, type KeyValue, type RuleForm, ruleToForm,
@@ -24,7 +24,7 @@ function PairsEditor({ label, rows, onChange, errors, field, testId, keyPlacehol
     onChange(rows.map((r, j) => (j === i ? { ...r, ...patch } : r)));
   return (
     <fieldset data-testid={testId} className="space-y-2">
-      <legend className="text-xs font-medium uppercase tracking-wide text-gray-400">{label}</legend>
+      <legend className="text-xs font-medium uppercase tracking-wide text-ink-muted">{label}</legend>
       {rows.map((row, i) => (
         <div key={i} className="flex flex-col gap-1">
           <div className="flex gap-2">
@@ -37,7 +37,7 @@ function PairsEditor({ label, rows, onChange, errors, field, testId, keyPlacehol
               onClick={() => onChange(rows.filter((_, j) => j !== i))}>✕</Button>
           </div>
           {errors[`${field}.${i}`] && (
-            <span role="alert" className="text-xs text-red-400">{errors[`${field}.${i}`]}</span>
+            <span role="alert" className="text-xs text-bad">{errors[`${field}.${i}`]}</span>
           )}
         </div>
       ))}
@@ -70,8 +70,8 @@ export function RuleEditor({ rule, onSaved, onCancel }: {
     } catch (e) {
       setApiError(e);
       // A 400 names its field: put it next to the input too.
-      if (e instanceof HttpError && e.status === 400) {
-        const field = /^(\w+)/.exec(e.message)?.[1];
+      if (e instanceof ApiError && e.status === 400) {
+        const field = e.body.field ?? /^(\w+)/.exec(e.message)?.[1];
         const formField = field === "for" ? "forDuration" : field === "keep_firing_for"
           ? "keepFiringFor" : field;
         if (formField && formField in form) setErrors({ [formField]: e.message });
@@ -88,9 +88,9 @@ export function RuleEditor({ rule, onSaved, onCancel }: {
         void save();
       }}>
       <div className="space-y-4">
-        <h2 className="text-lg font-semibold text-white">
+        <h2 className="text-lg font-semibold text-ink">
           {rule ? `Edit ${rule.name}` : "New alert rule"}
-          {rule?.provisioned && <span className="ml-2 text-xs text-gray-400">(provisioned)</span>}
+          {rule?.provisioned && <span className="ml-2 text-xs text-ink-muted">(provisioned)</span>}
         </h2>
         <div className="grid grid-cols-2 gap-3">
           <Field label="Name" error={errors.name} htmlFor="rule-name" hint="Like HighLatency">
@@ -151,7 +151,7 @@ export function RuleEditor({ rule, onSaved, onCancel }: {
             <input id="rule-limit" data-testid="rule-limit" value={form.limit} inputMode="numeric"
               onChange={(e) => set({ limit: e.target.value })} className={`${inputClass} w-full`} />
           </Field>
-          <label className="flex items-center gap-2 self-end pb-2 text-sm text-gray-300">
+          <label className="flex items-center gap-2 self-end pb-2 text-sm text-ink">
             <input type="checkbox" data-testid="rule-enabled" checked={form.enabled}
               onChange={(e) => set({ enabled: e.target.checked })} />
             Enabled
@@ -164,11 +164,11 @@ export function RuleEditor({ rule, onSaved, onCancel }: {
           rows={form.annotations} errors={errors} onChange={(annotations) => set({ annotations })}
           keyPlaceholder="summary" valuePlaceholder="{{ $labels.service }} is at {{ $value }}" />
         <fieldset data-testid="rule-targets" className="space-y-2">
-          <legend className="text-xs font-medium uppercase tracking-wide text-gray-400">
+          <legend className="text-xs font-medium uppercase tracking-wide text-ink-muted">
             Notification targets
           </legend>
           {form.targets.length === 0 && (
-            <p className="text-xs text-gray-500">None: the alert shows here and in ALERTS only.</p>
+            <p className="text-xs text-ink-muted">None: the alert shows here and in ALERTS only.</p>
           )}
           {form.targets.map((t, i) => (
             <div key={i} className="flex flex-col gap-1">
@@ -187,7 +187,7 @@ export function RuleEditor({ rule, onSaved, onCancel }: {
                   onClick={() => set({ targets: form.targets.filter((_, j) => j !== i) })}>✕</Button>
               </div>
               {errors[`targets.${i}`] && (
-                <span role="alert" className="text-xs text-red-400">{errors[`targets.${i}`]}</span>
+                <span role="alert" className="text-xs text-bad">{errors[`targets.${i}`]}</span>
               )}
             </div>
           ))}
@@ -205,8 +205,8 @@ export function RuleEditor({ rule, onSaved, onCancel }: {
         </div>
       </div>
       <div className="space-y-2">
-        <h3 className="text-sm font-semibold text-gray-300">Preview (last hour)</h3>
-        <div className="rounded-lg border border-gray-800 bg-gray-900/60 p-4">
+        <h3 className="text-sm font-semibold text-ink">Preview (last hour)</h3>
+        <div className="card p-4">
           <RulePreview query={form.query} condition={form.condition} threshold={form.threshold} />
         </div>
       </div>

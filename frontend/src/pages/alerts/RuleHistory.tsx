@@ -11,7 +11,7 @@ export function RuleHistory({ rule, onClose }: { rule: Rule; onClose: () => void
   return (
     <section data-testid="rule-history" className="space-y-3">
       <div className="flex items-center justify-between">
-        <h2 className="text-lg font-semibold text-white">History of {rule.name}</h2>
+        <h2 className="text-lg font-semibold text-ink">History of {rule.name}</h2>
         <Button onClick={onClose}>Back to rules</Button>
       </div>
       {events.error !== null && <ErrorBox error={events.error} retry={events.reload} />}
@@ -22,9 +22,9 @@ export function RuleHistory({ rule, onClose }: { rule: Rule; onClose: () => void
         </Empty>
       )}
       {events.data && events.data.length > 0 && (
-        <div className="overflow-x-auto rounded-lg border border-gray-800">
+        <div className="overflow-x-auto rounded-lg border border-line">
           <table className="w-full text-left text-sm">
-            <thead className="bg-gray-900 text-xs uppercase text-gray-400">
+            <thead className="bg-surface-2 text-xs uppercase text-ink-muted">
               <tr>
                 <th className="px-3 py-2">At</th><th className="px-3 py-2">Event</th>
                 <th className="px-3 py-2">Labels</th><th className="px-3 py-2 text-right">Value</th>
@@ -33,8 +33,8 @@ export function RuleHistory({ rule, onClose }: { rule: Rule; onClose: () => void
             </thead>
             <tbody>
               {events.data.map((e) => (
-                <tr key={e.id} data-testid="rule-history-row" className="border-t border-gray-800 align-top">
-                  <td className="whitespace-nowrap px-3 py-1.5 text-xs text-gray-400">
+                <tr key={e.id} data-testid="rule-history-row" className="border-t border-line align-top">
+                  <td className="whitespace-nowrap px-3 py-1.5 text-xs text-ink-muted">
                     {e.at ? new Date(e.at).toLocaleString() : "—"}
                   </td>
                   <td className="px-3 py-1.5"><Badge>{e.kind}</Badge></td>
@@ -43,7 +43,7 @@ export function RuleHistory({ rule, onClose }: { rule: Rule; onClose: () => void
                   <td className="px-3 py-1.5 text-xs">
                     <Badge kind={e.notification_status}>{e.notification_status}</Badge>
                     {e.notification_error && (
-                      <span className="ml-2 text-red-300">{e.notification_error}</span>
+                      <span className="ml-2 text-bad">{e.notification_error}</span>
                     )}
                   </td>
                 </tr>

@@ -49,10 +49,10 @@ export function RuleList({ rules, me, onEdit, onHistory, onChanged }: {
       {error !== null && <ErrorBox error={error} testId="rules-action-error" />}
       <input aria-label="Filter rules" placeholder="Filter by name, group or query…" value={filter}
         onChange={(e) => setFilter(e.target.value)}
-        className="w-72 rounded border border-gray-700 bg-gray-950 px-2 py-1.5 text-sm text-gray-100" />
-      <div className="overflow-x-auto rounded-lg border border-gray-800">
+        className="w-72 rounded border border-line bg-canvas px-2 py-1.5 text-sm text-ink" />
+      <div className="overflow-x-auto rounded-lg border border-line">
         <table data-testid="rules-table" className="w-full text-left text-sm">
-          <thead className="bg-gray-900 text-xs uppercase text-gray-400">
+          <thead className="bg-surface-2 text-xs uppercase text-ink-muted">
             <tr>
               <th className="px-3 py-2">State</th><th className="px-3 py-2">Rule</th>
               <th className="px-3 py-2">Expression</th><th className="px-3 py-2">Severity</th>
@@ -65,34 +65,34 @@ export function RuleList({ rules, me, onEdit, onHistory, onChanged }: {
               const firing = rule.alerts.filter((a) => a.state === "firing").length;
               return (
                 <tr key={rule.id} data-testid="rule-row" data-rule-name={rule.name}
-                  data-state={rule.state} className="border-t border-gray-800 align-top hover:bg-gray-900/60">
+                  data-state={rule.state} className="border-t border-line align-top hover:bg-surface-2/60">
                   <td className="px-3 py-2">
                     <Badge kind={rule.enabled ? rule.state : "disabled"} testId="rule-state">
                       {rule.enabled ? rule.state : "disabled"}
                     </Badge>
-                    {firing > 0 && <div className="mt-1 text-xs text-red-300">{firing} series</div>}
+                    {firing > 0 && <div className="mt-1 text-xs text-bad">{firing} series</div>}
                   </td>
                   <td className="px-3 py-2">
-                    <div className="font-medium text-white">{rule.name}</div>
-                    <div className="text-xs text-gray-500">
+                    <div className="font-medium text-ink">{rule.name}</div>
+                    <div className="text-xs text-ink-muted">
                       {rule.group}{rule.provisioned ? " · provisioned" : ""}
                       {` · ${rule.owner?.username ?? "admins"}`}
                     </div>
                   </td>
-                  <td className="max-w-md px-3 py-2 font-mono text-xs text-gray-300">
+                  <td className="max-w-md px-3 py-2 font-mono text-xs text-ink">
                     {ruleExpression(rule.query, rule.condition, rule.threshold)}
                   </td>
                   <td className="px-3 py-2"><Badge>{rule.severity}</Badge></td>
-                  <td className="whitespace-nowrap px-3 py-2 text-xs text-gray-300">
+                  <td className="whitespace-nowrap px-3 py-2 text-xs text-ink">
                     {formatDuration(rule.for)}
                     {rule.interval !== null && (
-                      <div className="text-gray-500">every {formatDuration(rule.interval)}</div>
+                      <div className="text-ink-muted">every {formatDuration(rule.interval)}</div>
                     )}
                     {rule.keep_firing_for > 0 && (
-                      <div className="text-gray-500">keep {formatDuration(rule.keep_firing_for)}</div>
+                      <div className="text-ink-muted">keep {formatDuration(rule.keep_firing_for)}</div>
                     )}
                   </td>
-                  <td className="px-3 py-2 text-xs text-gray-400">
+                  <td className="px-3 py-2 text-xs text-ink-muted">
                     {rule.notification_targets.length === 0 ? "—"
                       : rule.notification_targets.map((t) => (
                         <div key={`${t.type}:${t.address}`} className="truncate">{t.type}: {t.address}</div>
@@ -111,7 +111,7 @@ export function RuleList({ rules, me, onEdit, onHistory, onChanged }: {
                             onClick={() => void act(() => alertsApi.setEnabled(rule.id, !rule.enabled))}>
                             {rule.enabled ? "Disable" : "Enable"}
                           </Button>
-                          <Button variant="ghost" className="text-xs text-red-300" data-testid="rule-delete"
+                          <Button variant="ghost" className="text-xs text-bad" data-testid="rule-delete"
                             onClick={() => {
                               if (window.confirm(`Delete the rule ${rule.name}? Its history goes too.`)) {
                                 void act(() => alertsApi.deleteRule(rule.id));

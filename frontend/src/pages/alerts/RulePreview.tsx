@@ -57,8 +57,8 @@ export function RulePreview({ query, condition, threshold }: {
   const { preview, error, loading } = state;
   return (
     <div data-testid="rule-preview" className="space-y-3">
-      <p className="text-xs text-gray-400">
-        Evaluated as <code className="font-mono text-gray-200">{expression}</code>
+      <p className="text-xs text-ink-muted">
+        Evaluated as <code className="font-mono text-ink">{expression}</code>
       </p>
       {error !== null && <ErrorBox error={error} testId="rule-preview-error" />}
       {loading && !preview && <Loading what="the preview" />}
@@ -73,15 +73,15 @@ export function RulePreview({ query, condition, threshold }: {
           )}
           <p data-testid="rule-preview-active" className="text-sm">
             {preview.active.length === 0
-              ? <span className="text-emerald-400">No series would be active now.</span>
-              : <span className="text-amber-300">
+              ? <span className="text-ok">No series would be active now.</span>
+              : <span className="text-warn">
                 {preview.active.length} series would be active now:
               </span>}
           </p>
           {preview.active.length > 0 && (
             <ul className="max-h-32 overflow-y-auto text-xs">
               {preview.active.slice(0, 20).map((row) => (
-                <li key={row.name} className="flex justify-between gap-4 font-mono text-gray-300">
+                <li key={row.name} className="flex justify-between gap-4 font-mono text-ink">
                   <span className="truncate">{row.name}</span>
                   <span>{row.value === null ? row.text : formatValue(row.value)}</span>
                 </li>

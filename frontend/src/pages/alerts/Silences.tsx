@@ -48,12 +48,12 @@ export function SilenceForm({ initial, alerts, onCreated, onCancel }: {
   };
 
   return (
-    <form data-testid="silence-form" className="space-y-3 rounded-lg border border-gray-800 bg-gray-900/60 p-4"
+    <form data-testid="silence-form" className="space-y-3 card p-4"
       onSubmit={(e) => {
         e.preventDefault();
         void create();
       }}>
-      <h2 className="text-base font-semibold text-white">New silence</h2>
+      <h2 className="text-base font-semibold text-ink">New silence</h2>
       <Field label="Matchers" htmlFor="silence-matchers" error={syntax}
         hint={'Like service="api", env=~"prod.*" — every matcher must hold'}>
         <input id="silence-matchers" data-testid="silence-matchers" value={text}
@@ -73,7 +73,7 @@ export function SilenceForm({ initial, alerts, onCreated, onCancel }: {
         </Field>
       </div>
       {matchers && (
-        <p data-testid="silence-hits" className="text-xs text-gray-400">
+        <p data-testid="silence-hits" className="text-xs text-ink-muted">
           Mutes {hits.length} of the {alerts.length} alerts pending or firing now.
         </p>
       )}
@@ -100,9 +100,9 @@ export function SilenceList({ silences, editable, onChanged }: {
   return (
     <div className="space-y-2">
       {error !== null && <ErrorBox error={error} testId="silence-expire-error" />}
-      <div className="overflow-x-auto rounded-lg border border-gray-800">
+      <div className="overflow-x-auto rounded-lg border border-line">
         <table data-testid="silences-table" className="w-full text-left text-sm">
-          <thead className="bg-gray-900 text-xs uppercase text-gray-400">
+          <thead className="bg-surface-2 text-xs uppercase text-ink-muted">
             <tr>
               <th className="px-3 py-2">State</th><th className="px-3 py-2">Matchers</th>
               <th className="px-3 py-2">Window</th><th className="px-3 py-2">Created by</th>
@@ -111,22 +111,22 @@ export function SilenceList({ silences, editable, onChanged }: {
           </thead>
           <tbody>
             {sorted.map((s) => (
-              <tr key={s.id} data-testid="silence-row" className="border-t border-gray-800 align-top">
+              <tr key={s.id} data-testid="silence-row" className="border-t border-line align-top">
                 <td className="px-3 py-2"><Badge>{s.status.state}</Badge></td>
-                <td className="px-3 py-2 font-mono text-xs text-gray-200">
+                <td className="px-3 py-2 font-mono text-xs text-ink">
                   {s.matchers.map((m) => <div key={formatMatcher(m)}>{formatMatcher(m)}</div>)}
                 </td>
-                <td className="whitespace-nowrap px-3 py-2 text-xs text-gray-400">
+                <td className="whitespace-nowrap px-3 py-2 text-xs text-ink-muted">
                   {new Date(s.startsAt).toLocaleString()} → {new Date(s.endsAt).toLocaleString()}
-                  <div className="text-gray-500">
+                  <div className="text-ink-muted">
                     {formatDuration(Math.round((Date.parse(s.endsAt) - Date.parse(s.startsAt)) / 1000))}
                   </div>
                 </td>
-                <td className="px-3 py-2 text-gray-300">{s.createdBy}</td>
-                <td className="px-3 py-2 text-gray-300">{s.comment}</td>
+                <td className="px-3 py-2 text-ink">{s.createdBy}</td>
+                <td className="px-3 py-2 text-ink">{s.comment}</td>
                 <td className="px-3 py-2 text-right">
                   {editable && s.status.state !== "expired" && (
-                    <Button variant="ghost" className="text-xs text-red-300" data-testid="silence-expire"
+                    <Button variant="ghost" className="text-xs text-bad" data-testid="silence-expire"
                       onClick={async () => {
                         setError(null);
                         try {

@@ -1,17 +1,13 @@
-// Who is signed in, for hiding controls a role may not use (the API still decides).
+// Who is signed in (the shell's auth store), for hiding controls a role may not use;
+// the APIs still decide.
 
-import { requestJson } from "./http";
-import { useResource } from "./useResource";
+import type { User } from "../../api/types";
+import { useAuth } from "../../stores/auth";
 
-export interface Me {
-  id: number;
-  username: string;
-  role: "viewer" | "editor" | "admin";
-}
+export type Me = User;
 
-export function useMe() {
-  return useResource((signal) =>
-    requestJson<{ user: Me }>("/api/v1/auth/me", { signal }).then((r) => r.user), []);
+export function useMe(): Me | undefined {
+  return useAuth((s) => s.user) ?? undefined;
 }
 
 export function canEdit(me: Me | undefined): boolean {

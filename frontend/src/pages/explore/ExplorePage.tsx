@@ -99,21 +99,21 @@ export function ExplorePage() {
   return (
     <div className="p-6" data-testid="explore-page">
       <PageHeader title="Explore" subtitle="Ad-hoc PromQL against everything Lookout stores." />
-      <section className="rounded-lg border border-gray-800 bg-gray-900/60 p-4">
+      <section className="card p-4">
         <QueryInput value={query} onChange={setQuery} onRun={() => void run()}
           testId="explore-query" />
         <div className="mt-3 flex flex-wrap items-center gap-3">
-          <div role="radiogroup" aria-label="Query type" className="flex overflow-hidden rounded border border-gray-700">
+          <div role="radiogroup" aria-label="Query type" className="flex overflow-hidden rounded border border-line">
             {(["range", "instant"] as const).map((m) => (
               <button key={m} type="button" role="radio" aria-checked={mode === m}
                 data-testid={`explore-mode-${m}`} onClick={() => setMode(m)}
-                className={`px-3 py-1.5 text-sm ${mode === m ? "bg-blue-700 text-white"
-                  : "bg-gray-900 text-gray-300 hover:bg-gray-800"}`}>
+                className={`px-3 py-1.5 text-sm ${mode === m ? "bg-accent-strong text-white"
+                  : "bg-surface-2 text-ink hover:bg-surface-2"}`}>
                 {m === "range" ? "Range" : "Instant"}
               </button>
             ))}
           </div>
-          <label className="flex items-center gap-2 whitespace-nowrap text-sm text-gray-400">
+          <label className="flex items-center gap-2 whitespace-nowrap text-sm text-ink-muted">
             Time range
             <select data-testid="explore-range" value={range} disabled={mode === "instant"}
               onChange={(e) => setRange(Number(e.target.value))}
@@ -121,7 +121,7 @@ export function ExplorePage() {
               {RANGES.map((r) => <option key={r.seconds} value={r.seconds}>{r.label}</option>)}
             </select>
           </label>
-          <label className="flex items-center gap-2 whitespace-nowrap text-sm text-gray-400">
+          <label className="flex items-center gap-2 whitespace-nowrap text-sm text-ink-muted">
             Step (s)
             <input data-testid="explore-step" value={stepText} disabled={mode === "instant"}
               onChange={(e) => setStepText(e.target.value)} placeholder={`auto (${autoStep(range)})`}
@@ -131,7 +131,7 @@ export function ExplorePage() {
             onClick={() => void run()}>
             {running ? "Running…" : "Run query"}
           </Button>
-          <span className="text-xs text-gray-500">Ctrl+Enter runs · Tab completes</span>
+          <span className="text-xs text-ink-muted">Ctrl+Enter runs · Tab completes</span>
           {history.length > 0 && (
             <select aria-label="Recent queries" value="" className={`${inputClass} ml-auto w-64`}
               onChange={(e) => e.target.value && setQuery(e.target.value)}>
@@ -153,10 +153,10 @@ export function ExplorePage() {
         )}
         {outcome && (
           <>
-            <p data-testid="explore-summary" className="text-xs text-gray-400">
+            <p data-testid="explore-summary" className="text-xs text-ink-muted">
               {seriesCount} series · {outcome.data.resultType} · {outcome.tookMs} ms
               {outcome.mode === "range" && ` · step ${outcome.step}s`}
-              {outcome.warnings.map((w) => <span key={w} className="ml-2 text-amber-400">⚠ {w}</span>)}
+              {outcome.warnings.map((w) => <span key={w} className="ml-2 text-warn">⚠ {w}</span>)}
             </p>
             {seriesCount === 0 ? (
               <Empty testId="explore-no-data">
@@ -164,13 +164,13 @@ export function ExplorePage() {
               </Empty>
             ) : (
               <>
-                <div className="rounded-lg border border-gray-800 bg-gray-900/60 p-4">
+                <div className="card p-4">
                   <SeriesChart data={outcome.data} testId="explore-chart"
                     {...(outcome.mode === "range" ? { domain: outcome.window } : {})} />
                 </div>
-                <div className="overflow-x-auto rounded-lg border border-gray-800">
+                <div className="overflow-x-auto rounded-lg border border-line">
                   <table data-testid="explore-table" className="w-full text-left text-sm">
-                    <thead className="bg-gray-900 text-xs uppercase text-gray-400">
+                    <thead className="bg-surface-2 text-xs uppercase text-ink-muted">
                       <tr>
                         <th className="px-3 py-2">Series</th>
                         <th className="px-3 py-2 text-right">
@@ -183,16 +183,16 @@ export function ExplorePage() {
                     <tbody>
                       {table.map((row) => (
                         <tr key={row.name} data-testid="explore-row"
-                          className="border-t border-gray-800 hover:bg-gray-900/80">
-                          <td className="px-3 py-1.5 font-mono text-xs text-gray-200">{row.name}</td>
+                          className="border-t border-line hover:bg-surface-2/60">
+                          <td className="px-3 py-1.5 font-mono text-xs text-ink">{row.name}</td>
                           <td className="px-3 py-1.5 text-right font-mono" title={row.text}>
                             {row.value === null ? row.text : formatValue(row.value)}
                           </td>
-                          <td className="px-3 py-1.5 text-xs text-gray-400">
+                          <td className="px-3 py-1.5 text-xs text-ink-muted">
                             {row.time ? new Date(row.time).toLocaleTimeString() : "—"}
                           </td>
                           {outcome.mode === "range" && (
-                            <td className="px-3 py-1.5 text-right text-gray-400">{row.points}</td>
+                            <td className="px-3 py-1.5 text-right text-ink-muted">{row.points}</td>
                           )}
                         </tr>
                       ))}

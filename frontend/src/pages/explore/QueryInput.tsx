@@ -141,7 +141,7 @@ export function QueryInput({ value, onChange, onRun, id, testId = "query-input",
         }} />
       {items.length > 0 && (
         <ul role="listbox" data-testid={`${testId}-suggestions`}
-          className="absolute z-20 mt-1 max-h-64 w-96 overflow-y-auto rounded border border-gray-700 bg-gray-900 py-1 text-sm shadow-xl">
+          className="absolute z-20 mt-1 max-h-64 w-96 overflow-y-auto rounded border border-line bg-surface-2 py-1 text-sm shadow-xl">
           {items.map((s, i) => (
             <li key={`${s.kind}:${s.word}`} role="option" aria-selected={i === active}
               onMouseDown={(e) => {
@@ -149,9 +149,9 @@ export function QueryInput({ value, onChange, onRun, id, testId = "query-input",
                 accept(s);
               }}
               className={`flex cursor-pointer justify-between gap-4 px-3 py-1 font-mono ${i === active
-                ? "bg-blue-900/60 text-white" : "text-gray-300 hover:bg-gray-800"}`}>
+                ? "bg-accent/20 text-ink" : "text-ink hover:bg-surface-2"}`}>
               <span className="truncate">{s.word}</span>
-              <span className="shrink-0 text-xs text-gray-500">{s.kind}</span>
+              <span className="shrink-0 text-xs text-ink-muted">{s.kind}</span>
             </li>
           ))}
         </ul>

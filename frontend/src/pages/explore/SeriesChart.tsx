@@ -47,14 +47,14 @@ export function SeriesChart({ data, height = 280, threshold, domain, testId = "s
       <div style={{ height }}>
         <ResponsiveContainer width="100%" height="100%">
           <LineChart data={rows} margin={{ top: 8, right: 16, bottom: 0, left: 0 }}>
-            <CartesianGrid stroke="#1f2937" strokeDasharray="3 3" />
+            <CartesianGrid stroke="#2a303c" strokeDasharray="3 3" />
             <XAxis dataKey="t" type="number" scale="time" domain={domain ?? ["dataMin", "dataMax"]}
-              tickFormatter={(t: number) => timeLabel(t, span)} stroke="#6b7280" fontSize={11}
+              tickFormatter={(t: number) => timeLabel(t, span)} stroke="#8b93a5" fontSize={11}
               minTickGap={40} />
-            <YAxis tickFormatter={(v: number) => formatValue(v)} stroke="#6b7280" fontSize={11}
+            <YAxis tickFormatter={(v: number) => formatValue(v)} stroke="#8b93a5" fontSize={11}
               width={56} domain={["auto", "auto"]} />
             <Tooltip
-              contentStyle={{ background: "#111827", border: "1px solid #374151", fontSize: 12 }}
+              contentStyle={{ background: "#161a22", border: "1px solid #2a303c", fontSize: 12 }}
               labelFormatter={(t) => new Date(Number(t)).toLocaleString()}
               formatter={(v, key) => [formatValue(typeof v === "number" ? v : null),
                 series.find((s) => s.key === key)?.name ?? String(key)]} />
@@ -77,7 +77,7 @@ export function SeriesChart({ data, height = 280, threshold, domain, testId = "s
             <li key={s.key}>
               <button type="button" onClick={() => toggle(s.key)}
                 className={`flex items-center gap-1.5 font-mono ${hidden.has(s.key)
-                  ? "text-gray-600" : "text-gray-300 hover:text-white"}`}>
+                  ? "text-ink-muted/60" : "text-ink hover:text-ink"}`}>
                 <span className="inline-block h-2 w-3 rounded-sm"
                   style={{ background: seriesColor(i) }} />
                 {s.name}
