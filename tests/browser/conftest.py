@@ -295,6 +295,19 @@ class BrowserStack:
         if batch:
             self.push(batch)
 
+    def analyze(self) -> None:
+        """ANALYZE the database, as autovacuum would in time (the admin page's sample
+        count is PostgreSQL's estimate)."""
+        import psycopg2
+
+        conn = psycopg2.connect(self.database_url)
+        try:
+            conn.autocommit = True
+            with conn.cursor() as cur:
+                cur.execute("ANALYZE")
+        finally:
+            conn.close()
+
     def publish_raw(self, body: bytes, message_id: str) -> None:
         """Put ``body`` on the ingest path as ingest would (a garbled one ends in the DLQ)."""
         import pika

@@ -5,11 +5,14 @@ import { Badge, ErrorBox, Loading } from "../alerts/ui";
 import { useResource } from "../alerts/useResource";
 import { adminApi, formatBytes, formatUptime } from "./api";
 
-function Stat({ label, value, testId }: { label: string; value: string; testId?: string }) {
+function Stat({ label, value, hint, testId }: {
+  label: string; value: string; hint?: string; testId?: string;
+}) {
   return (
     <div data-testid={testId} data-value={value} className="card p-4">
       <div className="text-xs uppercase tracking-wide text-ink-muted">{label}</div>
       <div className="mt-1 text-2xl font-semibold text-ink">{value}</div>
+      {hint && <div className="mt-1 text-xs text-ink-muted">{hint}</div>}
     </div>
   );
 }
@@ -52,11 +55,14 @@ export function SystemPanel() {
         {stats.data && (
           <div data-testid="admin-stats" className="grid grid-cols-2 gap-3 md:grid-cols-3 xl:grid-cols-6">
             <Stat label="Series" value={stats.data.series.toLocaleString()} testId="admin-stat-series" />
-            <Stat label="Samples (estimate)" value={stats.data.samples.toLocaleString()} />
+            {stats.data.samples === 0 && stats.data.series > 0
+              ? <Stat label="Samples" value="—" hint="PostgreSQL estimates it after its next ANALYZE" />
+              : <Stat label="Samples" value={`≈ ${stats.data.samples.toLocaleString()}`}
+                hint="PostgreSQL's estimate" />}
             <Stat label="Ingest rate" value={`${stats.data.ingest_rate_per_s.toLocaleString()}/s`} />
             <Stat label="Database size" value={formatBytes(stats.data.database_bytes)} />
             <Stat label="Cache hit rate" value={stats.data.cache_hit_rate === null ? "—"
-              : `${(stats.data.cache_hit_rate * 100).toFixed(1)}%`} />
+              : `${(stats.data.cache_hit_rate * 100).toFixed(1)}%`} hint={stats.data.cache_scope} />
             <Stat label="Queues (ingest / DLQ)" value={stats.data.queue_depth === null
               ? "broker down"
               : `${stats.data.queue_depth["metrics.ingest"] ?? 0} / ${stats.data.queue_depth["metrics.dlq"] ?? 0}`} />
