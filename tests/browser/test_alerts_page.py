@@ -66,6 +66,12 @@ def test_an_editor_creates_a_rule_that_fires_silences_it_and_deletes_it(
         "annotations": {"summary": "{{ $labels.service }} at {{ $value }} ms"},
         "notification_targets": [{"type": "webhook", "address": "http://127.0.0.1:9/hook"}]}
 
+    # The rule's query opens in Explore, already run.
+    row.get_by_role("link", name="Explore").click()
+    expect(page.get_by_test_id("explore-query")).to_have_value('latency_ms{service="api"}')
+    expect(page.get_by_test_id("explore-chart")).to_have_attribute("data-series-count", "1")
+    page.go_back()
+
     # The evaluator (every second here) takes it through pending to firing.
     expect(row).to_have_attribute("data-state", "firing", timeout=30_000)
     page.get_by_test_id("tab-active").click()

@@ -100,6 +100,8 @@ export function RuleList({ rules, me, onEdit, onHistory, onChanged }: {
                   </td>
                   <td className="whitespace-nowrap px-3 py-2 text-right">
                     <div className="flex justify-end gap-1">
+                      <a className="btn btn-ghost text-xs" title="Open the query in Explore"
+                        href={`/explore?query=${encodeURIComponent(rule.query)}`}>Explore</a>
                       <Button variant="ghost" className="text-xs" onClick={() => onHistory(rule)}>
                         History
                       </Button>
