@@ -295,6 +295,10 @@ class BrowserStack:
         if batch:
             self.push(batch)
 
+    def process(self, module: str) -> ServiceProcess:
+        [p] = [p for p in self.processes if p.module == module]
+        return p
+
     def analyze(self) -> None:
         """ANALYZE the database, as autovacuum would in time (the admin page's sample
         count is PostgreSQL's estimate)."""
