@@ -97,3 +97,10 @@ def test_screenshot_admin(page: Page, lookout: BrowserStack, history: None,
     page.get_by_test_id("tab-users").click()
     expect(page.get_by_test_id("user-row")).not_to_have_count(0)
     screenshot(page, "admin-users")
+
+
+def test_screenshot_login(page: Page, lookout: BrowserStack, screenshot) -> None:
+    page.goto("/login")
+    page.get_by_test_id("login-username").fill(lookout.admin.username)
+    expect(page.get_by_test_id("login-submit")).to_be_enabled()
+    screenshot(page, "login")
