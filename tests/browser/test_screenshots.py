@@ -17,7 +17,9 @@ from .conftest import BrowserStack, sign_in
 def history(lookout: BrowserStack) -> None:
     """An hour of demo data and a few alert rules in each state."""
     lookout.backfill_demo(minutes=60)
-    wait_until(lambda: len(lookout.promql("latency_ms[50m]")) == 5, 60, "the backfill stored")
+    wait_until(lambda: len(lookout.promql('latency_ms{service="api"}[50m]')) == 1
+               and len(lookout.promql('latency_ms{service="api"}[50m]')[0]["values"]) > 150, 60,
+               "the backfill stored")
     api = lookout.api()
     rules = [
         {"name": "ApiLatencyHigh", "group": "services", "query": 'latency_ms{service="api"}',
