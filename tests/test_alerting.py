@@ -17,7 +17,12 @@ import pytest
 import requests
 from jsonschema import validate
 
-from lookout_alerts.testing import AlertmanagerProcess, SmtpCatcher, WebhookReceiver
+from lookout_alerts.testing import (
+    AlertmanagerProcess,
+    SmtpCatcher,
+    WebhookReceiver,
+    add_user_with_token,
+)
 from lookout_common.broker import connection_parameters
 from lookout_common.settings import BrokerSettings, StorageMode
 
@@ -66,7 +71,8 @@ class Feeder:
 
 def start_alerts(stack: Stack, ingest_url: str, query_url: str, smtp_port: int,
                  **env: str) -> tuple[str, ServiceProcess]:
-    """The alerts API and the evaluator; returns the API's URL and the evaluator."""
+    """The alerts API and the evaluator; returns the API's URL and the evaluator. Changes
+    need an editor (checked by the query service): see ``editor``."""
     common = {**stack.base_env, "QUERY_URL": query_url, "INGEST_URL": ingest_url,
               "SMTP_PORT": str(smtp_port), "SMTP_FROM": "lookout@example.com",
               "ALERTS_EVAL_INTERVAL_S": "1", "ALERTS_GROUP_WAIT_S": "0",
@@ -85,6 +91,13 @@ def start_alerts(stack: Stack, ingest_url: str, query_url: str, smtp_port: int,
     stack.processes.append(evaluator)
     evaluator.start()
     return f"http://127.0.0.1:{port}", evaluator
+
+
+def editor(database_url: str) -> dict[str, str]:
+    """Headers of a new editor's API token (the accounts tables exist once a service
+    has migrated the database)."""
+    _, token = add_user_with_token(database_url, "ops-editor", "editor")
+    return {"Authorization": f"Bearer {token}"}
 
 
 @pytest.fixture
@@ -127,7 +140,8 @@ def alertmanager(tmp_path):  # type: ignore[no-untyped-def]
 
 
 def test_alert_fires_notifies_by_email_and_webhook_and_resolves(alert_stack, receivers,
-                                                                 amqp_url, alertmanager):
+                                                                 amqp_url, alertmanager,
+                                                                 fresh_database_url):
     smtp, (hook, flaky, _) = receivers
     flaky.statuses = [500, 500]  # answers 500 twice, then 200: the retries get it through
     ingest = alert_stack.ingest()
@@ -136,8 +150,12 @@ def test_alert_fires_notifies_by_email_and_webhook_and_resolves(alert_stack, rec
     alerts_url, evaluator = start_alerts(alert_stack, ingest.url, query_url, smtp.port)
     connection, channel, queue = transitions_queue(amqp_url)
     feeder = Feeder(ingest.url, {"api": 120.0, "db": 30.0}).start()
+    auth = editor(fresh_database_url)
     try:
-        rule = requests.post(f"{alerts_url}/api/v1/alerts", json={
+        anonymous = requests.post(f"{alerts_url}/api/v1/alerts", json={
+            "name": "X", "query": "up"}, timeout=10)
+        assert anonymous.status_code == 401, anonymous.text
+        rule = requests.post(f"{alerts_url}/api/v1/alerts", headers=auth, json={
             "name": "HighLatency", "query": "latency_ms", "condition": "gt", "threshold": 500,
             "for": "2s", "severity": "critical",
             "annotations": {"summary": "{{ $labels.service }} latency is {{ $value }} ms"},
@@ -184,6 +202,16 @@ def test_alert_fires_notifies_by_email_and_webhook_and_resolves(alert_stack, rec
         wait_until(lambda: promql(query_url, 'ALERTS{alertname="HighLatency",'
                                              'alertstate="firing"}'), 30,
                    "ALERTS written back through ingest")
+        # The pending series ended with a staleness marker when the alert fired, and
+        # ALERTS_FOR_STATE holds the activation time, as in Prometheus.
+        assert promql(query_url, 'ALERTS{alertname="HighLatency",alertstate="pending"}') == []
+        wait_until(lambda: promql(query_url, 'ALERTS_FOR_STATE{alertname="HighLatency"}'), 30,
+                   "ALERTS_FOR_STATE written")
+        [for_state] = promql(query_url, 'ALERTS_FOR_STATE{alertname="HighLatency"}')
+        assert for_state["metric"] == {"__name__": "ALERTS_FOR_STATE",
+                                       "alertname": "HighLatency", "service": "api",
+                                       "severity": "critical"}
+        assert abs(float(for_state["value"][1]) - active.timestamp()) < 1e-3
         wait_until(lambda: [a["labels"]["service"] for a in alertmanager.alerts()] == ["api"],
                    20, "the alert forwarded to Alertmanager")
 
@@ -193,6 +221,12 @@ def test_alert_fires_notifies_by_email_and_webhook_and_resolves(alert_stack, rec
         validate(resolved, V4_SCHEMA)
         assert resolved["status"] == "resolved"
         assert resolved["alerts"][0]["endsAt"] != "0001-01-01T00:00:00Z"
+        # Resolved: ALERTS and ALERTS_FOR_STATE ended with staleness markers, so an
+        # instant query no longer returns them (not only after the 5-minute lookback).
+        wait_until(lambda: promql(query_url, 'ALERTS{alertname="HighLatency"}') == [], 20,
+                   "ALERTS gone at once after the resolution")
+        assert promql(query_url, 'ALERTS_FOR_STATE{alertname="HighLatency"}') == []
+        assert promql(query_url, 'count_over_time(ALERTS{alertname="HighLatency"}[5m])')
         wait_until(lambda: len(smtp.messages) >= 2, 20, "the resolved e-mail")
         assert smtp.messages[1]["Subject"].startswith("[RESOLVED")
         wait_until(lambda: alertmanager.alerts() == [], 20, "Alertmanager told of the end")
@@ -225,7 +259,7 @@ def parse_time(text: str) -> datetime:
 
 
 def test_dead_receiver_fails_the_event_a_silence_mutes_and_pending_survives_a_restart(
-        alert_stack, receivers):
+        alert_stack, receivers, fresh_database_url):
     smtp, (hook, _, _) = receivers
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -235,17 +269,18 @@ def test_dead_receiver_fails_the_event_a_silence_mutes_and_pending_survives_a_re
     query_url = start_query(alert_stack)
     alerts_url, evaluator = start_alerts(alert_stack, ingest.url, query_url, smtp.port)
     feeder = Feeder(ingest.url, {"api": 900.0, "cache": 900.0}).start()
+    auth = editor(fresh_database_url)
     try:
-        down = requests.post(f"{alerts_url}/api/v1/alerts", json={
+        down = requests.post(f"{alerts_url}/api/v1/alerts", headers=auth, json={
             "name": "ApiSlow", "query": 'latency_ms{service="api"}', "condition": "gt",
             "threshold": 500, "notification_targets": [{"type": "webhook", "address": dead}]},
             timeout=10).json()
-        silence = requests.post(f"{alerts_url}/api/v1/silences", json={
+        silence = requests.post(f"{alerts_url}/api/v1/silences", headers=auth, json={
             "matchers": [{"name": "service", "value": "cache"}],
             "endsAt": (datetime.now(UTC) + timedelta(hours=1)).isoformat(),
             "comment": "maintenance"}, timeout=10)
         assert silence.status_code == 201, silence.text
-        muted = requests.post(f"{alerts_url}/api/v1/alerts", json={
+        muted = requests.post(f"{alerts_url}/api/v1/alerts", headers=auth, json={
             "name": "CacheSlow", "query": 'latency_ms{service="cache"}', "condition": "gt",
             "threshold": 500, "notification_targets": [{"type": "webhook", "address": hook.url}]},
             timeout=10).json()
@@ -267,7 +302,7 @@ def test_dead_receiver_fails_the_event_a_silence_mutes_and_pending_survives_a_re
 
         # The evaluator is killed while an alert is pending; the one started after it
         # continues from the stored state and fires `for` after the original active_at.
-        slow = requests.post(f"{alerts_url}/api/v1/alerts", json={
+        slow = requests.post(f"{alerts_url}/api/v1/alerts", headers=auth, json={
             "name": "ApiSlowForLong", "query": 'latency_ms{service="api"}', "condition": "gt",
             "threshold": 500, "for": "8s"}, timeout=10).json()
 

@@ -15,7 +15,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from lookout_common.errors import BadRequest, ValidationFailed
 
-from .access import require_rule_editor
+from .access import check_owner, require_editor
 from .rules import AlertRule, parse_rule, parse_rule_file
 from .settings import AlertsSettings
 from .silences import parse_silence
@@ -81,8 +81,8 @@ def list_rules() -> Response:
 
 @bp.post("/api/v1/alerts")
 def create_rule() -> tuple[Response, int]:
-    require_rule_editor()
-    rule = store().create_rule(parse_rule(json_body()))
+    caller = require_editor()
+    rule = store().create_rule(replace(parse_rule(json_body()), owner_id=caller.user_id))
     return jsonify(_rule_json(rule, [])), 201
 
 
@@ -94,11 +94,13 @@ def get_rule(rule_id: int) -> Response:
 
 @bp.route("/api/v1/alerts/<int:rule_id>", methods=["PUT", "PATCH"])
 def update_rule(rule_id: int) -> Response:
-    require_rule_editor()
+    caller = require_editor()
     current = store().get_rule(rule_id)
+    check_owner(caller, current)
     body = json_body()
     if request.method == "PUT":  # the body is the whole rule
-        rule = replace(parse_rule(body), id=current.id, provisioned=current.provisioned)
+        rule = replace(parse_rule(body), id=current.id, provisioned=current.provisioned,
+                       owner_id=current.owner_id)
     else:  # what the body does not name is kept
         rule = parse_rule(body, current)
     rule = store().update_rule(rule)
@@ -107,7 +109,7 @@ def update_rule(rule_id: int) -> Response:
 
 @bp.delete("/api/v1/alerts/<int:rule_id>")
 def delete_rule(rule_id: int) -> Response:
-    require_rule_editor()
+    check_owner(require_editor(), store().get_rule(rule_id))
     store().delete_rule(rule_id)
     return Response(status=204)
 
@@ -122,12 +124,15 @@ def rule_history(rule_id: int) -> Response:
 
 @bp.post("/api/v1/alerts/import")
 def import_rule_file() -> tuple[Response, int]:
-    """A Prometheus rule file (YAML); each group in it replaces the group of that name."""
-    require_rule_editor()
+    """A Prometheus rule file (YAML); each group in it replaces the group of that name.
+    The importer owns the imported rules; an editor may replace only groups whose rules
+    are all their own."""
+    caller = require_editor()
     text = request.get_data(as_text=True)
     if not text.strip():
         raise ValidationFailed("body: expected a Prometheus rule file (YAML)", field="body")
-    rules = store().replace_groups(parse_rule_file(text))
+    parsed = [replace(r, owner_id=caller.user_id) for r in parse_rule_file(text)]
+    rules = store().replace_groups(parsed, lambda existing: check_owner(caller, existing))
     return jsonify({"alerts": [_rule_json(r, []) for r in rules]}), 201
 
 
@@ -140,7 +145,7 @@ def list_silences() -> Response:
 
 @bp.post("/api/v1/silences")
 def create_silence() -> tuple[Response, int]:
-    creator = require_rule_editor()
+    creator = require_editor().username
     silence = store().save_silence(parse_silence(json_body(), now(), creator))
     return jsonify(silence.to_json(now())), 201
 
@@ -152,7 +157,7 @@ def get_silence(silence_id: int) -> Response:
 
 @bp.put("/api/v1/silences/<int:silence_id>")
 def update_silence(silence_id: int) -> Response:
-    creator = require_rule_editor()
+    creator = require_editor().username
     store().get_silence(silence_id)
     parsed = parse_silence(json_body(), now(), creator)
     silence = store().save_silence(type(parsed)(**{**parsed.__dict__, "id": silence_id}))
@@ -162,7 +167,6 @@ def update_silence(silence_id: int) -> Response:
 @bp.delete("/api/v1/silences/<int:silence_id>")
 def delete_silence(silence_id: int) -> Response:
     """Expire a silence (it is removed)."""
-    require_rule_editor()
     store().delete_silence(silence_id)
     return Response(status=204)
 
@@ -232,8 +236,9 @@ def prometheus_rules() -> Response | tuple[Response, int]:
             continue
         rid = rule.id or 0
         group = groups.setdefault(rule.group, {
-            "name": rule.group, "file": "lookout", "rules": [], "interval": interval,
-            "limit": 0, "evaluationTime": 0.0, "lastEvaluation": "0001-01-01T00:00:00Z"})
+            "name": rule.group, "file": "lookout", "rules": [],
+            "interval": max(interval, rule.interval_s or 0.0),
+            "limit": rule.limit, "evaluationTime": 0.0, "lastEvaluation": "0001-01-01T00:00:00Z"})
         series = [a for a in alerts.get(rid, []) if _active(a)]
         h = health.get(rid)
         phases = [a.state.phase for a in series]

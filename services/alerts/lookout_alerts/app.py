@@ -15,6 +15,7 @@ from lookout_common.web import (
     metrics_blueprint,
 )
 
+from .access import install_access
 from .api import bp as alerts_api
 from .settings import AlertsSettings
 from .storage import AlertStore
@@ -27,6 +28,7 @@ def create_app(settings: AlertsSettings) -> Flask:
     install_error_handlers(app)
     app.extensions["lookout.alerts"] = AlertStore(settings)
     app.extensions["lookout.alerts.settings"] = settings
+    install_access(app, settings)
     app.register_blueprint(
         health_blueprint({"database": lambda: check_database(settings)}, __version__)
     )

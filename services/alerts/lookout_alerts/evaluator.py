@@ -34,6 +34,7 @@ from .notify.grouping import AlertGroups, AlertNotice
 from .notify.payloads import alertmanager_alerts
 from .notify.senders import senders
 from .rules import AlertRule, alert_annotations, alert_labels
+from .series_writer import AlertsSeriesWriter
 from .settings import AlertsSettings
 from .silences import is_muted
 from .state import AlertPhase, AlertState, Transition, step
@@ -56,6 +57,7 @@ class RuleEvaluation:
     alerts: list[SeriesAlert]  # the state to store
     forget: list[str]  # fingerprints whose state is dropped
     transitions: list[tuple[SeriesAlert, Transition]]
+    error: str | None = None  # the rule failed (its alert limit was exceeded)
 
 
 def evaluate_rule(rule: AlertRule, stored: Mapping[str, SeriesAlert],
@@ -63,6 +65,7 @@ def evaluate_rule(rule: AlertRule, stored: Mapping[str, SeriesAlert],
                   resolved_retention_s: float) -> RuleEvaluation:
     """One evaluation of one rule, given its stored series and the query's result."""
     assert rule.id is not None
+    rule_id = rule.id
     matched: dict[str, tuple[dict[str, str], dict[str, str], float]] = {}
     for series_labels, value in samples:
         if not rule.holds(value):
@@ -72,6 +75,13 @@ def evaluate_rule(rule: AlertRule, stored: Mapping[str, SeriesAlert],
         # Two series with one label set after templating: the first wins (Prometheus
         # fails the rule; keeping one alert is kinder to the receiver).
         matched.setdefault(fp, (labels, alert_annotations(rule, series_labels, value), value))
+    error = None
+    if rule.limit and len(matched) > rule.limit:
+        # As Prometheus: the evaluation fails and all its alerts are discarded (here they
+        # resolve at once, so receivers hear of the end).
+        error = f"exceeded limit of {rule.limit} with {len(matched)} alerts"
+        matched = {}
+        rule = replace(rule, keep_firing_for_s=0.0)
     alerts, forget, transitions = [], [], []
     for fp in sorted(set(matched) | set(stored)):
         previous = stored.get(fp)
@@ -81,7 +91,7 @@ def evaluate_rule(rule: AlertRule, stored: Mapping[str, SeriesAlert],
                                      rule.keep_firing_for_s)
         labels, annotations = (hit[0], hit[1]) if hit else (
             previous.labels if previous else {}, previous.annotations if previous else {})
-        alert = SeriesAlert(rule.id, fp, labels, annotations, new_state)
+        alert = SeriesAlert(rule_id, fp, labels, annotations, new_state)
         if transition is not None:
             transitions.append((alert, transition))
         if new_state.phase is AlertPhase.INACTIVE or (
@@ -91,7 +101,16 @@ def evaluate_rule(rule: AlertRule, stored: Mapping[str, SeriesAlert],
                 forget.append(fp)
         else:
             alerts.append(alert)
-    return RuleEvaluation(alerts, forget, transitions)
+    return RuleEvaluation(alerts, forget, transitions, error)
+
+
+def is_due(rule: AlertRule, last_evaluation: float | None, now: float, tick_s: float) -> bool:
+    """A rule with an interval is evaluated no more often than that: at the first tick at
+    least ``interval`` after its last evaluation (half a tick of slack, so a 30 s rule on
+    10 s ticks runs every third tick rather than every fourth)."""
+    if rule.interval_s is None or last_evaluation is None:
+        return True
+    return now - last_evaluation >= rule.interval_s - tick_s / 2
 
 
 class QueryFailed(Exception):
@@ -126,34 +145,6 @@ class QueryClient:
         if data["resultType"] != "vector":
             raise QueryFailed(f"the query returns a {data['resultType']}, not an instant vector")
         return [(item["metric"], float(item["value"][1])) for item in data["result"]]
-
-
-class AlertsSeriesWriter:
-    """``ALERTS`` series, written through ingest's JSON API, one sample per active alert
-    and evaluation (1 = pending or firing, as Prometheus writes them)."""
-
-    def __init__(self, settings: AlertsSettings) -> None:
-        self.url = settings.ingest_url.rstrip("/") + "/api/v1/metrics"
-        self.timeout = settings.alerts_http_timeout_s
-        self.headers = ({"Authorization": f"Bearer {settings.alerts_ingest_token}"}
-                        if settings.alerts_ingest_token else {})
-        self.session = requests.Session()
-
-    def write(self, alerts: Sequence[SeriesAlert], at: float) -> None:
-        items: list[dict[str, Any]] = [{"name": "ALERTS", "value": 1,
-                  "labels": {**a.labels, "alertstate": a.state.phase.value},
-                  "timestamp": int(at * 1000)}
-                 for a in alerts if a.state.phase in (AlertPhase.PENDING, AlertPhase.FIRING)]
-        if not items:
-            return
-        try:
-            r = self.session.post(self.url, json=items, timeout=self.timeout,
-                                  headers=self.headers)
-            if r.status_code >= 300:
-                log.warning("ALERTS not written", extra={"status": r.status_code,
-                                                         "body": r.text[:200]})
-        except requests.RequestException as exc:
-            log.warning("ALERTS not written", extra={"error": repr(exc)})
 
 
 def notice(alert: SeriesAlert, external_url: str, event_id: int | None) -> AlertNotice:
@@ -242,17 +233,35 @@ class Evaluator:
         self.stopping = threading.Event()
 
     def restore_groups(self, rules: Sequence[AlertRule], now: float) -> None:
-        """After a restart, firing alerts rejoin their groups (sent again after group_wait,
-        as after an Alertmanager restart without its notification log)."""
+        """On start (and on taking the lease over) the notification groups come back from
+        PostgreSQL with their timers and what each last notified; the firing alerts, and
+        resolutions not notified yet, rejoin them. An alert already notified in its
+        state is not sent again before ``repeat_interval``; a change waits out
+        ``group_interval`` from the last notification; events whose notification was
+        still pending when the previous process stopped are reported now."""
+        self.groups = AlertGroups(self.settings.group_by(), self.settings.alerts_group_wait_s,
+                                  self.settings.alerts_group_interval_s,
+                                  self.settings.alerts_repeat_interval_s)
+        self.groups.restore(self.store.load_notification_groups())
+        unsent = self.store.unsent_events()
         by_id = {r.id: r for r in rules}
         for alert in self.store.all_state():
             rule = by_id.get(alert.rule_id)
-            if rule is None or alert.state.phase is not AlertPhase.FIRING:
+            if rule is None or alert.state.phase not in (AlertPhase.FIRING,
+                                                         AlertPhase.RESOLVED):
                 continue
+            events = unsent.get((alert.rule_id, alert.fingerprint), [])
+            base = notice(alert, self.settings.alerts_external_url, None)
             for target in rule.targets:
-                if target.kind != "alertmanager":  # those get every alert, every evaluation
-                    self.groups.add(target, notice(alert, self.settings.alerts_external_url,
-                                                   None), now)
+                if target.kind == "alertmanager":  # those get every alert, every evaluation
+                    continue
+                if alert.state.phase is AlertPhase.RESOLVED and not events and \
+                        self.groups.notified_status(target, base) != "firing":
+                    continue  # its resolution was notified (or it never was)
+                event_ids: list[int | None] = [*events] or [None]
+                for event_id in event_ids:
+                    self.groups.add(target, replace(base, event_id=event_id), now)
+        self.store.save_notification_groups([], self.groups.prune_empty())
 
     def run_once(self) -> None:
         now = self.clock()
@@ -264,11 +273,21 @@ class Evaluator:
         # Alertmanager base URL -> the alerts to (re)send to it this evaluation.
         forwarded: dict[str, list[AlertNotice]] = {}
         firing: dict[str, int] = dict.fromkeys(("info", "warning", "critical"), 0)
+        health = self.store.rule_health()
         for rule in rules:
             assert rule.id is not None
             rule_id = rule.id
             stored = self.store.load_state(rule_id)
             if not rule.enabled and not stored:
+                continue
+            last = health[rule_id].last_evaluation if rule_id in health else None
+            if rule.enabled and not is_due(rule, last.timestamp() if last else None, now,
+                                           self.settings.alerts_eval_interval_s):
+                # Not this tick: its alerts stand as last evaluated.
+                current = list(stored.values())
+                firing[rule.severity] = firing.get(rule.severity, 0) + sum(
+                    a.state.phase is AlertPhase.FIRING for a in current)
+                self._forward(rule, current, forwarded)
                 continue
             t0 = time.perf_counter()
             try:
@@ -285,25 +304,32 @@ class Evaluator:
                                    self.settings.alerts_resolved_retention_s)
             self.store.save_state(rule_id, result.alerts, result.forget)
             self.handle_transitions(rule, result.transitions, now)
-            self.alerts_writer.write(result.alerts, now)
+            self.alerts_writer.write(stored, result.alerts, now)
             firing[rule.severity] = firing.get(rule.severity, 0) + sum(
                 a.state.phase is AlertPhase.FIRING for a in result.alerts)
-            notices = [notice(a, self.settings.alerts_external_url, None)
-                       for a in result.alerts
-                       if a.state.phase in (AlertPhase.FIRING, AlertPhase.RESOLVED)]
-            urls = {t.address for t in rule.targets if t.kind == "alertmanager"}
-            if self.settings.alertmanager_url:
-                urls.add(self.settings.alertmanager_url)
-            for url in urls:
-                forwarded.setdefault(url, []).extend(notices)
-            EVALUATIONS.labels("ok").inc()
-            self.store.record_evaluation(rule_id, now, time.perf_counter() - t0, None)
+            self._forward(rule, result.alerts, forwarded)
+            EVALUATIONS.labels("error" if result.error else "ok").inc()
+            if result.error:
+                log.warning("rule %s evaluation failed: %s", rule.name, result.error,
+                            extra={"rule": rule.name, "error": result.error})
+            self.store.record_evaluation(rule_id, now, time.perf_counter() - t0, result.error)
         for severity, count in firing.items():
             FIRING.labels(severity).set(count)
         self.flush_notifications(now)
         for url in set(forwarded) | set(self._alertmanager_events):
             self.forward_to_alertmanager(url, forwarded.get(url, []), now)
         EVALUATION_SECONDS.observe(time.perf_counter() - started)
+
+    def _forward(self, rule: AlertRule, alerts: Sequence[SeriesAlert],
+                 forwarded: dict[str, list[AlertNotice]]) -> None:
+        """Queue the rule's firing and resolved alerts for its Alertmanagers."""
+        notices = [notice(a, self.settings.alerts_external_url, None) for a in alerts
+                   if a.state.phase in (AlertPhase.FIRING, AlertPhase.RESOLVED)]
+        urls = {t.address for t in rule.targets if t.kind == "alertmanager"}
+        if self.settings.alertmanager_url:
+            urls.add(self.settings.alertmanager_url)
+        for url in urls:
+            forwarded.setdefault(url, []).extend(notices)
 
     def handle_transitions(self, rule: AlertRule,
                            transitions: Sequence[tuple[SeriesAlert, Transition]],
@@ -329,6 +355,9 @@ class Evaluator:
         silences = self.store.list_silences()
         when = datetime.fromtimestamp(now, UTC)
         batch = self.groups.due(now, lambda labels: is_muted(labels, silences, when))
+        # Recorded as handed to delivery (whose retries and failures are the events'):
+        # a restarted evaluator does not notify these again before repeat_interval.
+        self.store.save_notification_groups(batch.sent, batch.ended)
         if batch.silenced_event_ids:
             self.store.set_notification_status(batch.silenced_event_ids, "silenced", None)
         for n in batch.notifications:

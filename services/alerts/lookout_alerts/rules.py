@@ -94,6 +94,13 @@ class AlertRule:
     group: str = "default"
     id: int | None = None
     provisioned: bool = False
+    # Evaluate no more often than this (seconds); None: at every evaluation.
+    interval_s: float | None = None
+    # More alerts than this from one evaluation fails the rule (0: no limit).
+    limit: int = 0
+    # The user who created (or last imported) the rule; None: no owner (admins only).
+    owner_id: int | None = None
+    owner_name: str | None = None
 
     def holds(self, value: float) -> bool:
         """True when ``value`` makes the series active."""
@@ -117,13 +124,38 @@ class AlertRule:
             "enabled": self.enabled, "labels": dict(self.labels),
             "annotations": dict(self.annotations),
             "notification_targets": [t.to_json() for t in self.targets],
-            "provisioned": self.provisioned,
+            "provisioned": self.provisioned, "interval": self.interval_s,
+            "limit": self.limit,
+            "owner": None if self.owner_id is None else {"id": self.owner_id,
+                                                         "username": self.owner_name},
         }
 
 
 RULE_FIELDS = frozenset({"name", "group", "query", "condition", "threshold", "for",
                          "keep_firing_for", "severity", "enabled", "labels", "annotations",
-                         "notification_targets"})
+                         "notification_targets", "interval", "limit"})
+# What a rule's JSON carries that a body may send back but cannot change.
+READ_ONLY_FIELDS = frozenset({"id", "provisioned", "owner", "state", "alerts"})
+
+
+def parse_interval(value: object, name: str) -> float | None:
+    """An evaluation interval: None, or a positive duration."""
+    if value is None:
+        return None
+    seconds = parse_duration(value, name)
+    if seconds <= 0:
+        raise ValidationFailed(f"{name}: must be a positive duration (like 30s or 1m)",
+                               field=name)
+    return seconds
+
+
+def parse_limit(value: object, name: str) -> int:
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValidationFailed(f"{name}: expected a whole number >= 0 (0: no limit)",
+                               field=name)
+    return value
 
 
 def _string_map(value: object, name: str, check_names: bool) -> dict[str, str]:
@@ -172,7 +204,7 @@ def parse_rule(body: object, base: AlertRule | None = None) -> AlertRule:
     Raises ``ValidationFailed`` naming the first bad field."""
     if not isinstance(body, dict):
         raise ValidationFailed("the body must be a JSON object", field="body")
-    unknown = sorted(set(body) - RULE_FIELDS - {"id", "provisioned"})
+    unknown = sorted(set(body) - RULE_FIELDS - READ_ONLY_FIELDS)
     if unknown:
         raise ValidationFailed(f"{unknown[0]}: unknown field", field=unknown[0])
     merged: dict[str, Any] = base.to_json() if base else {}
@@ -219,6 +251,9 @@ def parse_rule(body: object, base: AlertRule | None = None) -> AlertRule:
         annotations=_string_map(merged.get("annotations"), "annotations", False),
         targets=_targets(merged.get("notification_targets")), group=group,
         id=base.id if base else None, provisioned=base.provisioned if base else False,
+        interval_s=parse_interval(merged.get("interval"), "interval"),
+        limit=parse_limit(merged.get("limit"), "limit"),
+        owner_id=base.owner_id if base else None, owner_name=base.owner_name if base else None,
     )
 
 
@@ -247,10 +282,17 @@ def alert_annotations(rule: AlertRule, series_labels: Mapping[str, str],
     return {k: render_template(v, series_labels, value) for k, v in rule.annotations.items()}
 
 
+GROUP_FIELDS = frozenset({"name", "interval", "limit", "labels", "rules",
+                          "query_offset"})
+
+
 def parse_rule_file(text: str) -> list[AlertRule]:
-    """Alerting rules from a Prometheus rule file (``groups: [{name, rules: [...]}]``).
-    ``expr`` becomes the query without a condition: every series it returns is active,
-    as in Prometheus. Recording rules are refused."""
+    """Alerting rules from a Prometheus rule file (``groups: [{name, interval?, limit?,
+    labels?, rules: [...]}]``). ``expr`` becomes the query without a condition: every
+    series it returns is active, as in Prometheus. A group's ``labels`` are added to
+    each of its rules' labels (a rule's own label of the same name wins), its
+    ``interval`` becomes each rule's evaluation interval and its ``limit`` each rule's
+    alert limit. Recording rules are refused."""
     try:
         doc = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -262,6 +304,21 @@ def parse_rule_file(text: str) -> list[AlertRule]:
         where = f"groups[{gi}]"
         if not isinstance(group, dict) or not isinstance(group.get("name"), str):
             raise ValidationFailed(f"{where}.name: required", field=f"{where}.name")
+        named = f"{where} ({group['name']!r})"
+        unknown = sorted(set(group) - GROUP_FIELDS)
+        if unknown:
+            raise ValidationFailed(f"{named}.{unknown[0]}: unknown field of a rule group",
+                                   field=f"{where}.{unknown[0]}")
+        try:
+            interval = parse_interval(group.get("interval"), f"{where}.interval")
+            limit = parse_limit(group.get("limit"), f"{where}.limit")
+            group_labels = _string_map(group.get("labels"), f"{where}.labels", True)
+        except ValidationFailed as exc:
+            field_name = str(exc.details.get("field", where))
+            raise ValidationFailed(f"{named}{exc.message.removeprefix(where)}",
+                                   field=field_name) from exc
+        if not isinstance(group.get("rules") or [], list):
+            raise ValidationFailed(f"{named}.rules: expected a list", field=f"{where}.rules")
         for ri, item in enumerate(group.get("rules") or []):
             rwhere = f"{where}.rules[{ri}]"
             if not isinstance(item, dict) or "alert" not in item:
@@ -270,11 +327,16 @@ def parse_rule_file(text: str) -> list[AlertRule]:
             expr = item.get("expr")
             if not isinstance(expr, str | int | float) or isinstance(expr, bool):
                 raise ValidationFailed(f"{rwhere}.expr: required", field=f"{rwhere}.expr")
+            own_labels = item.get("labels") or {}
+            if not isinstance(own_labels, dict):
+                raise ValidationFailed(f"{rwhere}.labels: expected an object of strings",
+                                       field=f"{rwhere}.labels")
             body: dict[str, Any] = {"name": item["alert"], "group": group["name"],
                                     "for": item.get("for", 0),
                                     "keep_firing_for": item.get("keep_firing_for", 0),
-                                    "labels": dict(item.get("labels") or {}),
-                                    "annotations": item.get("annotations") or {}}
+                                    "labels": {**group_labels, **own_labels},
+                                    "annotations": item.get("annotations") or {},
+                                    "interval": interval, "limit": limit}
             severity = body["labels"].pop("severity", None)
             if severity is not None:
                 body["severity"] = severity

@@ -23,6 +23,14 @@ class AlertsSettings(BaseServiceSettings, DatabaseSettings, BrokerSettings):
     # API token for the query service when it requires one (QUERY_AUTH_REQUIRED=true).
     alerts_query_token: str = ""
     alerts_http_timeout_s: float = Field(10.0, gt=0, le=300)
+
+    # --- who may change rules (accounts are checked by the query service) ---
+    # Timeout of GET {QUERY_URL}/api/v1/auth/me; no answer in time: 503.
+    alerts_auth_timeout_s: float = Field(2.0, gt=0, le=30)
+    # How long a positive answer is reused (a revoked session may act this long); 0: never.
+    alerts_auth_cache_s: float = Field(5.0, ge=0, le=300)
+    # Reading rules, alerts and silences needs a signed-in user too (as QUERY_AUTH_REQUIRED).
+    alerts_auth_required: bool = False
     # How long a resolved alert is kept (and re-notified as resolved) before it is forgotten.
     alerts_resolved_retention_s: float = Field(900.0, ge=0)
     # Where generatorURL / externalURL in notifications point (the UI).

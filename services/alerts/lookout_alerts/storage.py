@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -18,6 +18,7 @@ from lookout_common.db.connection import connect
 from lookout_common.errors import NotFound, ValidationFailed
 from lookout_common.settings import DatabaseSettings
 
+from .notify.grouping import GroupRecord
 from .rules import AlertRule, NotificationTarget
 from .silences import Matcher, Silence
 from .state import AlertPhase, AlertState
@@ -41,8 +42,11 @@ def iso_time(when: datetime | None) -> str | None:
     return None if when is None else when.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-RULE_COLUMNS = ("id, name, group_name, query, condition, threshold, for_s, keep_firing_for_s,"
-                " severity, enabled, labels, annotations, notification_targets, provisioned")
+RULE_SELECT = (
+    "SELECT r.id, r.name, r.group_name, r.query, r.condition, r.threshold, r.for_s,"
+    " r.keep_firing_for_s, r.severity, r.enabled, r.labels, r.annotations,"
+    " r.notification_targets, r.provisioned, r.interval_s, r.alert_limit, r.owner_id,"
+    " u.username FROM alert_rules r LEFT JOIN users u ON u.id = r.owner_id")
 
 
 def _rule(row: Sequence[Any]) -> AlertRule:
@@ -51,7 +55,8 @@ def _rule(row: Sequence[Any]) -> AlertRule:
         for_s=row[6], keep_firing_for_s=row[7], severity=row[8], enabled=row[9],
         labels=row[10], annotations=row[11],
         targets=tuple(NotificationTarget(t["type"], t["address"]) for t in row[12]),
-        provisioned=row[13])
+        provisioned=row[13], interval_s=row[14], limit=row[15], owner_id=row[16],
+        owner_name=row[17])
 
 
 @dataclass(frozen=True)
@@ -114,14 +119,17 @@ class AlertStore:
     # --- rules --------------------------------------------------------------------------
     def list_rules(self, enabled_only: bool = False) -> list[AlertRule]:
         with self._cursor() as cur:
-            cur.execute(f"SELECT {RULE_COLUMNS} FROM alert_rules"
-                        " WHERE enabled OR NOT %s ORDER BY group_name, id", (enabled_only,))
+            cur.execute(f"{RULE_SELECT} WHERE r.enabled OR NOT %s ORDER BY r.group_name, r.id",
+                        (enabled_only,))
             return [_rule(r) for r in cur.fetchall()]
 
-    def get_rule(self, rule_id: int) -> AlertRule:
-        with self._cursor() as cur:
-            cur.execute(f"SELECT {RULE_COLUMNS} FROM alert_rules WHERE id = %s", (rule_id,))
-            row = cur.fetchone()
+    def get_rule(self, rule_id: int, cur: psycopg2.extensions.cursor | None = None
+                 ) -> AlertRule:
+        if cur is None:
+            with self._cursor() as own:
+                return self.get_rule(rule_id, own)
+        cur.execute(f"{RULE_SELECT} WHERE r.id = %s", (rule_id,))
+        row = cur.fetchone()
         if row is None:
             raise NotFound(f"alert rule {rule_id} does not exist")
         return _rule(row)
@@ -130,7 +138,7 @@ class AlertStore:
         return (rule.name, rule.group, rule.query, rule.condition, rule.threshold, rule.for_s,
                 rule.keep_firing_for_s, rule.severity, rule.enabled, Json(dict(rule.labels)),
                 Json(dict(rule.annotations)), Json([t.to_json() for t in rule.targets]),
-                rule.provisioned)
+                rule.provisioned, rule.interval_s, rule.limit, rule.owner_id)
 
     def create_rule(self, rule: AlertRule, cur: psycopg2.extensions.cursor | None = None
                     ) -> AlertRule:
@@ -141,14 +149,14 @@ class AlertStore:
             cur.execute(
                 "INSERT INTO alert_rules (name, group_name, query, condition, threshold, for_s,"
                 " keep_firing_for_s, severity, enabled, labels, annotations,"
-                " notification_targets, provisioned)"
-                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
-                f" RETURNING {RULE_COLUMNS}", self._rule_params(rule))
+                " notification_targets, provisioned, interval_s, alert_limit, owner_id)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+                " RETURNING id", self._rule_params(rule))
         except psycopg2.errors.UniqueViolation as exc:
             raise ValidationFailed(
                 f"name: a {rule.severity} rule {rule.name!r} already exists in group "
                 f"{rule.group!r}", field="name") from exc
-        return _rule(cur.fetchone())  # type: ignore[arg-type]
+        return self.get_rule(cur.fetchone()[0], cur)  # type: ignore[index]
 
     def update_rule(self, rule: AlertRule, cur: psycopg2.extensions.cursor | None = None
                     ) -> AlertRule:
@@ -160,7 +168,8 @@ class AlertStore:
                 "UPDATE alert_rules SET name=%s, group_name=%s, query=%s, condition=%s,"
                 " threshold=%s, for_s=%s, keep_firing_for_s=%s, severity=%s, enabled=%s,"
                 " labels=%s, annotations=%s, notification_targets=%s, provisioned=%s,"
-                f" updated_at=now() WHERE id=%s RETURNING {RULE_COLUMNS}",
+                " interval_s=%s, alert_limit=%s, owner_id=%s,"
+                " updated_at=now() WHERE id=%s RETURNING id",
                 (*self._rule_params(rule), rule.id))
         except psycopg2.errors.UniqueViolation as exc:
             raise ValidationFailed(
@@ -169,7 +178,7 @@ class AlertStore:
         row = cur.fetchone()
         if row is None:
             raise NotFound(f"alert rule {rule.id} does not exist")
-        return _rule(row)
+        return self.get_rule(row[0], cur)
 
     def delete_rule(self, rule_id: int) -> None:
         with self._cursor() as cur:
@@ -177,12 +186,21 @@ class AlertStore:
             if cur.rowcount == 0:
                 raise NotFound(f"alert rule {rule_id} does not exist")
 
-    def replace_groups(self, rules: Sequence[AlertRule]) -> list[AlertRule]:
+    def replace_groups(self, rules: Sequence[AlertRule],
+                       may_change: Callable[[AlertRule], None] | None = None
+                       ) -> list[AlertRule]:
         """Import: each group named in ``rules`` ends up holding exactly the rules given
         for it. A rule already there (same group, name and severity) is updated in place,
-        keeping its state and history; the group's other rules are deleted."""
+        keeping its state and history; the group's other rules are deleted.
+        ``may_change`` is called with every rule already in those groups (the import
+        replaces them all) and raises to refuse; nothing is written then."""
         out: list[AlertRule] = []
         with self._cursor() as cur:
+            if may_change is not None:
+                cur.execute(f"{RULE_SELECT} WHERE r.group_name = ANY(%s) ORDER BY r.id"
+                            " FOR UPDATE OF r", (sorted({r.group for r in rules}),))
+                for row in cur.fetchall():
+                    may_change(_rule(row))
             for r in rules:
                 cur.execute("SELECT id FROM alert_rules WHERE group_name = %s AND name = %s"
                             " AND severity = %s", (r.group, r.name, r.severity))
@@ -294,6 +312,43 @@ class AlertStore:
                 " FROM alert_events WHERE rule_id = %s ORDER BY at DESC, id DESC LIMIT %s",
                 (rule_id, limit))
             return [AlertEvent(*r) for r in cur.fetchall()]
+
+    def unsent_events(self) -> dict[tuple[int, str], list[int]]:
+        """Events whose notification is still ``pending`` (a restarted evaluator reports
+        them), per (rule, fingerprint), oldest first."""
+        with self._cursor() as cur:
+            cur.execute("SELECT id, rule_id, fingerprint FROM alert_events"
+                        " WHERE notification_status = 'pending' ORDER BY id")
+            out: dict[tuple[int, str], list[int]] = {}
+            for event_id, rule_id, fp in cur.fetchall():
+                out.setdefault((rule_id, fp), []).append(event_id)
+            return out
+
+    # --- notification groups -------------------------------------------------------------
+    def load_notification_groups(self) -> list[GroupRecord]:
+        with self._cursor() as cur:
+            cur.execute("SELECT group_key, target, labels, created_at, last_sent_at, notified"
+                        " FROM alert_notification_groups")
+            return [GroupRecord(r[0], NotificationTarget(r[1]["type"], r[1]["address"]),
+                                r[2], r[3].timestamp(), _s(r[4]), r[5])
+                    for r in cur.fetchall()]
+
+    def save_notification_groups(self, sent: Sequence[GroupRecord],
+                                 ended: Sequence[str]) -> None:
+        if not sent and not ended:
+            return
+        with self._cursor() as cur:
+            for g in sent:
+                cur.execute(
+                    "INSERT INTO alert_notification_groups (group_key, target, labels,"
+                    " created_at, last_sent_at, notified) VALUES (%s, %s, %s, %s, %s, %s)"
+                    " ON CONFLICT (group_key) DO UPDATE SET last_sent_at ="
+                    " EXCLUDED.last_sent_at, notified = EXCLUDED.notified, updated_at = now()",
+                    (g.key, Json(g.target.to_json()), Json(dict(g.labels)), _ts(g.created_at),
+                     _ts(g.last_sent_at), Json(dict(g.notified))))
+            if ended:
+                cur.execute("DELETE FROM alert_notification_groups WHERE group_key = ANY(%s)",
+                            (list(ended),))
 
     # --- silences -----------------------------------------------------------------------
     def list_silences(self) -> list[Silence]:

@@ -135,3 +135,61 @@ class AlertmanagerProcess:
         if self._proc is not None and self._proc.poll() is None:
             self._proc.terminate()
             self._proc.wait(timeout=10)
+
+
+def add_user_with_token(database_url: str, username: str, role: str) -> tuple[int, str]:
+    """A user of ``role`` (no usable password) with an API token, straight into the
+    accounts tables (migration 0005); returns the user's id and the token."""
+    import psycopg2
+
+    from lookout_common.credentials import api_token_hash, new_api_token
+
+    token = new_api_token()
+    conn = psycopg2.connect(database_url)
+    try:
+        with conn, conn.cursor() as cur:
+            cur.execute("INSERT INTO users (username, password_hash, role) VALUES (%s, '-', %s)"
+                        " ON CONFLICT (username) DO UPDATE SET role = EXCLUDED.role"
+                        " RETURNING id", (username, role))
+            user_id = int(cur.fetchone()[0])  # type: ignore[index]
+            cur.execute("INSERT INTO api_tokens (name, user_id, token_hash) VALUES (%s, %s, %s)",
+                        (token[-8:], user_id, api_token_hash(token)))
+    finally:
+        conn.close()
+    return user_id, token
+
+
+class QueryServer:
+    """The real query service app (accounts, /api/v1/auth/me) served on a free loopback
+    port from a thread, for the alerts service to check callers against."""
+
+    def __init__(self, database_url: str, redis_url: str, redis_key_prefix: str) -> None:
+        from werkzeug.serving import make_server
+
+        from lookout_common.settings import StorageMode
+        from lookout_query.app import create_app
+        from lookout_query.settings import QuerySettings
+
+        settings = QuerySettings(database_url=database_url, redis_url=redis_url,
+                                 redis_key_prefix=redis_key_prefix,
+                                 storage_mode=StorageMode.POSTGRES, query_admin_password="",
+                                 query_dashboards_dir="")
+        self._server = make_server("127.0.0.1", 0, create_app(settings), threaded=True)
+        self.url = f"http://127.0.0.1:{self._server.server_port}"
+        self.requests = 0
+        app: Any = self._server.app
+        inner = app.wsgi_app
+
+        def counting(environ: Any, start_response: Any) -> Any:
+            self.requests += 1
+            return inner(environ, start_response)
+
+        app.wsgi_app = counting
+
+    def start(self) -> QueryServer:
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()

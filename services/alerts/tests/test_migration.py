@@ -1,4 +1,5 @@
-"""Migration 0006: its tables come and go with upgrade and downgrade."""
+"""Migrations 0006 and 0007: their tables come and go with upgrade and downgrade; rules
+that existed before 0007 get no owner (admins only), no interval and no limit."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from alembic import command
 
 from lookout_common.db.schema import alembic_config
 
-TABLES = {"alert_rules", "alert_state", "alert_events", "silences"}
+TABLES = {"alert_rules", "alert_state", "alert_events", "silences",
+          "alert_notification_groups"}
 
 
 def alerting_tables(url: str) -> set[str]:
@@ -27,4 +29,21 @@ def test_upgrade_downgrade_upgrade(alerts_settings) -> None:
     command.downgrade(alembic_config(alerts_settings), "0006-1")
     assert alerting_tables(url) == set()
     command.upgrade(alembic_config(alerts_settings), "head")
+    assert alerting_tables(url) == TABLES
+
+
+def test_0007_gives_existing_rules_no_owner(alerts_settings) -> None:
+    url = alerts_settings.database_url
+    command.downgrade(alembic_config(alerts_settings), "0006")
+    assert alerting_tables(url) == TABLES - {"alert_notification_groups"}
+    conn = psycopg2.connect(url)
+    try:
+        with conn, conn.cursor() as cur:
+            cur.execute("INSERT INTO alert_rules (name, query) VALUES ('Old', 'up')")
+        command.upgrade(alembic_config(alerts_settings), "head")
+        with conn, conn.cursor() as cur:
+            cur.execute("SELECT owner_id, interval_s, alert_limit FROM alert_rules")
+            assert cur.fetchall() == [(None, None, 0)]
+    finally:
+        conn.close()
     assert alerting_tables(url) == TABLES

@@ -1,7 +1,4 @@
-export default function AdminPage() {
-  return (
-    <div className="p-6">
-      <h1 className="text-xl font-semibold">Admin</h1>
-    </div>
-  );
-}
+// The admin page (route /admin in src/router.tsx).
+import { AdminPage } from "./AdminPage";
+
+export default AdminPage;

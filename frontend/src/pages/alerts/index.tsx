@@ -1,7 +1,4 @@
-export default function AlertsPage() {
-  return (
-    <div className="p-6">
-      <h1 className="text-xl font-semibold">Alerts</h1>
-    </div>
-  );
-}
+// The alerts page (route /alerts in src/router.tsx).
+import { AlertsPage } from "./AlertsPage";
+
+export default AlertsPage;

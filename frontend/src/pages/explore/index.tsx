@@ -1,7 +1,4 @@
-export default function ExplorePage() {
-  return (
-    <div className="p-6">
-      <h1 className="text-xl font-semibold">Explore</h1>
-    </div>
-  );
-}
+// The explore page (route /explore in src/router.tsx).
+import { ExplorePage } from "./ExplorePage";
+
+export default ExplorePage;

@@ -6,6 +6,11 @@ start together arrive together); after that, a change (an alert added, firing ag
 resolved) is sent no sooner than ``group_interval`` after the previous notification, and
 an unchanged group with firing alerts is sent again every ``repeat_interval``. Resolved
 alerts leave the group once their resolution has been sent; an empty group is dropped.
+
+Each notification leaves a ``GroupRecord`` (the group's times and the alerts it carried
+with their status) for the evaluator to store; a restarted evaluator ``restore``s them,
+so its groups keep their timers and alerts already notified are not notified again
+before ``repeat_interval`` (Alertmanager's notification log plays this part).
 """
 
 from __future__ import annotations
@@ -55,6 +60,20 @@ class _Group:
     unsent: dict[str, list[int]] = field(default_factory=dict)
     last_sent_at: float | None = None
     changed: bool = True
+    # fingerprint -> the status ("firing" / "resolved") the last notification carried
+    notified: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class GroupRecord:
+    """What outlives the process: a group's timers and what it last notified."""
+
+    key: str
+    target: NotificationTarget
+    labels: Mapping[str, str]
+    created_at: float
+    last_sent_at: float | None
+    notified: Mapping[str, str]
 
 
 def group_key(target: NotificationTarget, labels: Mapping[str, str]) -> str:
@@ -68,6 +87,9 @@ def group_key(target: NotificationTarget, labels: Mapping[str, str]) -> str:
 class DueBatch:
     notifications: list[Notification]
     silenced_event_ids: list[int]
+    # Groups notified now (to store) and groups that ended (to forget).
+    sent: list[GroupRecord] = field(default_factory=list)
+    ended: list[str] = field(default_factory=list)
 
 
 class AlertGroups:
@@ -79,6 +101,29 @@ class AlertGroups:
         self.repeat_interval_s = repeat_interval_s
         self._groups: dict[str, _Group] = {}
 
+    def restore(self, records: Sequence[GroupRecord]) -> None:
+        """Groups as a previous process left them: their timers and what they notified
+        (their alerts are added again by the caller)."""
+        for r in records:
+            self._groups[r.key] = _Group(r.target, dict(r.labels), r.created_at,
+                                         last_sent_at=r.last_sent_at, changed=False,
+                                         notified=dict(r.notified))
+
+    def prune_empty(self) -> list[str]:
+        """Drop groups left without alerts (restored ones whose alerts are gone)."""
+        empty = [k for k, g in self._groups.items() if not g.alerts]
+        for k in empty:
+            del self._groups[k]
+        return empty
+
+    def key_of(self, target: NotificationTarget, labels: Mapping[str, str]) -> str:
+        return group_key(target, {k: labels.get(k, "") for k in self.group_by})
+
+    def notified_status(self, target: NotificationTarget, notice: AlertNotice) -> str | None:
+        """The status of ``notice``'s alert in its group's last notification, if any."""
+        group = self._groups.get(self.key_of(target, notice.labels))
+        return None if group is None else group.notified.get(notice.fingerprint)
+
     def add(self, target: NotificationTarget, notice: AlertNotice, now: float) -> None:
         """A new or changed alert (firing, or resolved) for ``target``."""
         labels = {k: notice.labels.get(k, "") for k in self.group_by}
@@ -87,16 +132,20 @@ class AlertGroups:
         if group is None:
             group = self._groups[key] = _Group(target, labels, now)
         previous = group.alerts.get(notice.fingerprint)
+        before = previous.status if previous is not None else group.notified.get(
+            notice.fingerprint)
         group.alerts[notice.fingerprint] = notice
         if notice.event_id is not None:
             group.unsent.setdefault(notice.fingerprint, []).append(notice.event_id)
-        if previous is None or previous.status != notice.status or notice.event_id is not None:
+        if before != notice.status or notice.event_id is not None:
             group.changed = True
 
     def due(self, now: float, muted: Callable[[Mapping[str, str]], bool]) -> DueBatch:
         """The notifications to send at ``now``; those groups count as sent."""
         out: list[Notification] = []
         silenced: list[int] = []
+        sent: list[GroupRecord] = []
+        ended: list[str] = []
         for key, group in list(self._groups.items()):
             if not self._is_due(group, now):
                 continue
@@ -110,10 +159,15 @@ class AlertGroups:
                                         tuple(sorted(reported))))
             group.last_sent_at, group.changed = now, False
             group.unsent = {}
+            group.notified = {fp: a.status for fp, a in group.alerts.items()}
             group.alerts = {fp: a for fp, a in group.alerts.items() if a.status == "firing"}
-            if not group.alerts:
+            if group.alerts:
+                sent.append(GroupRecord(key, group.target, group.labels, group.created_at,
+                                        now, dict(group.notified)))
+            else:
                 del self._groups[key]
-        return DueBatch(out, silenced)
+                ended.append(key)
+        return DueBatch(out, silenced, sent, ended)
 
     def _is_due(self, group: _Group, now: float) -> bool:
         if group.last_sent_at is None:

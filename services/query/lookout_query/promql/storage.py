@@ -21,7 +21,7 @@ import itertools
 import re
 import struct
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -496,22 +496,28 @@ class PostgresQuerier:
     def label_names(self, matcher_sets: Sequence[Sequence[Matcher]], start_ms: int,
                     end_ms: int) -> list[str]:
         """Label names (``__name__`` included) of those series, sorted."""
-        window = time_window(start_ms, end_ms)
-        if window is None:
-            return []
-        condition = series_condition(matcher_sets)
-        with self._cursor() as cur:
-            if condition.recheck is not None:
-                found = self._matching_series(cur, condition, HAS_SAMPLES_SQL, window,
-                                              limited=False)
-                return sorted({name for labels in found.values() for name, _ in labels})
-            cur.execute(LABEL_NAMES_SQL.format(condition=condition.sql, has_data=HAS_SAMPLES_SQL),
-                        (*condition.params, *window, METRIC_NAME))
-            return [name for (name,) in cur.fetchall()]
+        return self._labels_of_series(
+            matcher_sets, start_ms, end_ms,
+            pick=lambda labels: (n for n, _ in labels),
+            sql=LABEL_NAMES_SQL, params=lambda cond, window: (*cond, *window, METRIC_NAME))
 
     def label_values(self, name: str, matcher_sets: Sequence[Sequence[Matcher]],
                      start_ms: int, end_ms: int) -> list[str]:
         """The values label ``name`` takes on those series (never ""), sorted."""
+        if name == METRIC_NAME:
+            sql, params = METRIC_NAMES_SQL, lambda cond, window: (*cond, *window)
+        else:
+            sql, params = LABEL_VALUES_SQL, lambda cond, window: (name, *cond, *window, name)
+        return self._labels_of_series(
+            matcher_sets, start_ms, end_ms,
+            pick=lambda labels: (v for n, v in labels if n == name), sql=sql, params=params)
+
+    def _labels_of_series(
+            self, matcher_sets: Sequence[Sequence[Matcher]], start_ms: int, end_ms: int, *,
+            pick: Callable[[Labels], Iterable[str]], sql: str,
+            params: Callable[[tuple[Any, ...], tuple[Any, ...]], tuple[Any, ...]]) -> list[str]:
+        """Distinct label names or values of the series with data in the window, sorted:
+        in SQL, or from the series themselves where a regex needs the Python recheck."""
         window = time_window(start_ms, end_ms)
         if window is None:
             return []
@@ -520,15 +526,9 @@ class PostgresQuerier:
             if condition.recheck is not None:
                 found = self._matching_series(cur, condition, HAS_SAMPLES_SQL, window,
                                               limited=False)
-                return sorted({v for labels in found.values() for n, v in labels if n == name})
-            if name == METRIC_NAME:
-                cur.execute(
-                    METRIC_NAMES_SQL.format(condition=condition.sql, has_data=HAS_SAMPLES_SQL),
-                    (*condition.params, *window))
-            else:
-                cur.execute(
-                    LABEL_VALUES_SQL.format(condition=condition.sql, has_data=HAS_SAMPLES_SQL),
-                    (name, *condition.params, *window, name))
+                return sorted({item for labels in found.values() for item in pick(labels)})
+            cur.execute(sql.format(condition=condition.sql, has_data=HAS_SAMPLES_SQL),
+                        params(tuple(condition.params), tuple(window)))
             return [value for (value,) in cur.fetchall()]
 
     # -- plumbing ------------------------------------------------------------------------
