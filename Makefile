@@ -4,7 +4,7 @@ export PATH := $(CURDIR)/.venv/bin:$(PATH)
 HONCHO := .venv/bin/honcho
 
 .PHONY: run test setup env test-python test-frontend lint bench bench-ingest bench-remote-write \
-	bench-statsd bench-query faults definitions clean compliance screenshots
+	bench-statsd bench-query bench-live faults definitions clean compliance screenshots
 
 run: setup env
 	$(HONCHO) -e .env run lookout migrate
@@ -47,6 +47,12 @@ bench-statsd: setup
 # Loads its data set (63.6 M samples) into lookout_bench_query once and keeps it.
 bench-query: setup
 	.venv/bin/python -m benchmarks.query
+
+# Live push: ingest-to-client latency under 10K samples/s, clients per query process,
+# for QUERY_ASYNC_MODE gevent and threading (~10 minutes; docs/benchmarks.md).
+# Flags: make bench-live BENCH_LIVE_ARGS="--modes gevent --clients 1000,1500".
+bench-live: setup
+	.venv/bin/python -m benchmarks.live $(BENCH_LIVE_ARGS)
 
 # PromQL compliance: Debian's prometheus and Lookout, the same range queries (~10 minutes;
 # see docs/benchmarks.md). Flags: make compliance COMPLIANCE_ARGS="--duration 10m".

@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -183,3 +184,45 @@ class TcpProxy:
             with self._lock:
                 self._sockets.discard(src)
                 self._sockets.discard(dst)
+
+
+class Nginx:
+    """The real nginx with Lookout's rendered config (scripts/render_nginx.py) on a free
+    port, in front of the given ingest, query and alerts addresses."""
+
+    def __init__(self, run_dir: Path, *, ingest: list[str], query: list[str],
+                 alerts: list[str] | None = None, frontend_root: Path | None = None) -> None:
+        self.run_dir = run_dir
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        # nginx's workers run as nobody, who cannot enter pytest's private tmp dirs.
+        root = frontend_root or Path(tempfile.mkdtemp(prefix="lookout-www-"))
+        os.chmod(root, 0o755)
+        if not (root / "index.html").exists():
+            (root / "index.html").write_text("<!doctype html><title>Lookout</title>")
+            os.chmod(root / "index.html", 0o644)
+        self.env = {"HTTP_PORT": str(self.port), "FRONTEND_ROOT": str(root),
+                    "INGEST_SERVERS": " ".join(f"server {a};" for a in ingest),
+                    "QUERY_SERVERS": " ".join(f"server {a};" for a in query),
+                    "ALERTS_SERVERS": " ".join(f"server {a};" for a in
+                                               (alerts or [f"127.0.0.1:{free_port()}"]))}
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Nginx:
+        subprocess.run([sys.executable, str(ROOT / "scripts" / "render_nginx.py"),
+                        "--run-dir", str(self.run_dir)], env={**os.environ, **self.env},
+                       check=True, capture_output=True, timeout=30)
+        binary = "/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else "nginx"
+        with open(self.run_dir / "stderr.log", "ab") as stderr:
+            self.proc = subprocess.Popen(
+                [binary, "-p", str(self.run_dir), "-e", "stderr", "-c",
+                 str(self.run_dir / "nginx.conf"), "-g", "daemon off;"],
+                stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True)
+        wait_until(lambda: requests.get(self.url + "/health/query", timeout=2).status_code
+                   == 200, 30, "nginx to serve the query service's readiness")
+        return self
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(timeout=30)

@@ -4,6 +4,8 @@ Topology (declared idempotently by every service at start, and exported for comp
 as ``infra/rabbitmq/definitions.json``)::
 
     metrics (direct) --ingest--> metrics.ingest --(rejected)--> metrics.dlx (fanout) --> metrics.dlq
+    metrics.ingested (fanout): the worker's "batch committed" events; each query
+        instance binds its own short-lived queues to it (live push, see docs/live.md)
 
 ``metrics.ingest`` is durable, bounded by ``x-max-length`` with ``reject-publish`` so
 an overloaded broker nacks the publish (the API answers 503) instead of growing.
@@ -34,6 +36,11 @@ INGEST_ROUTING_KEY = "ingest"
 INGEST_QUEUE = "metrics.ingest"
 DEAD_LETTER_EXCHANGE = "metrics.dlx"
 DEAD_LETTER_QUEUE = "metrics.dlq"
+# The worker announces each committed batch here (metric names, time span, a few points).
+INGESTED_EXCHANGE = "metrics.ingested"
+# The alerts evaluator's transitions (topic, durable; declared by lookout_alerts and by
+# the query service's live feed, with the same arguments).
+ALERTS_EXCHANGE = "alerts"
 # Header the worker sets on a dead-lettered message: why it could not be stored.
 REASON_HEADER = "x-lookout-error"
 REQUEST_ID_HEADER = "x-request-id"
@@ -92,6 +99,8 @@ def topology_operations(settings: BrokerSettings) -> list[tuple[str, dict[str, A
                               "durable": True}),
         ("exchange_declare", {"exchange": DEAD_LETTER_EXCHANGE, "exchange_type": "fanout",
                               "durable": True}),
+        ("exchange_declare", {"exchange": INGESTED_EXCHANGE, "exchange_type": "fanout",
+                              "durable": True}),
         ("queue_declare", {"queue": ingest.name, "durable": True, "arguments": ingest.arguments}),
         ("queue_bind", {"queue": ingest.name, "exchange": INGEST_EXCHANGE,
                         "routing_key": INGEST_ROUTING_KEY}),
@@ -122,6 +131,8 @@ def topology_definitions(settings: BrokerSettings, vhost: str = "/") -> dict[str
             {"name": INGEST_EXCHANGE, "vhost": vhost, "type": "direct", "durable": True,
              "auto_delete": False, "internal": False, "arguments": {}},
             {"name": DEAD_LETTER_EXCHANGE, "vhost": vhost, "type": "fanout", "durable": True,
+             "auto_delete": False, "internal": False, "arguments": {}},
+            {"name": INGESTED_EXCHANGE, "vhost": vhost, "type": "fanout", "durable": True,
              "auto_delete": False, "internal": False, "arguments": {}},
         ],
         "queues": [

@@ -57,21 +57,22 @@ def import_factory(path: str) -> Callable[[Any], Any]:
 
 
 def serve_flask(settings: BaseServiceSettings, name: str, create_app: str, *, bind: str,
-                workers: int, threads: int) -> None:
+                workers: int, threads: int, **options: Any) -> None:
     """Serve ``create_app(settings)`` (given as ``"module:function"``) under gunicorn; each
-    worker process imports it and builds its own app (and logging) after the fork."""
+    worker process imports it and builds its own app (and logging) after the fork.
+    ``options``: more gunicorn settings (``worker_class="gevent"``...)."""
 
     def factory() -> Any:
         configure_logging(settings, name)
         return import_factory(create_app)(settings)
 
-    serve(factory, bind=bind, workers=workers, threads=threads, name=name)
+    serve(factory, bind=bind, workers=workers, threads=threads, name=name, **options)
 
 
 def serve(factory: Callable[[], Any], *, bind: str, workers: int, threads: int,
-          name: str) -> None:
+          name: str, **options: Any) -> None:
     # Several processes: prometheus_client aggregates their metrics through files.
     if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix=f"lookout-{name}-prom-")
     GunicornService(factory, {"bind": bind, "workers": workers, "threads": threads,
-                              "proc_name": f"lookout-{name}"}).run()
+                              "proc_name": f"lookout-{name}", **options}).run()

@@ -24,6 +24,7 @@ from . import exposition_api, influx_api, json_api, remote_write_api
 from .auth import install_ingest_auth
 from .limits import SeriesLimiter
 from .settings import IngestSettings
+from .socket_ingest import install_socket_ingest
 
 PROTOCOLS = (json_api, remote_write_api, exposition_api, influx_api)
 
@@ -40,7 +41,7 @@ def create_app(settings: IngestSettings, publisher: ConfirmingPublisher | None =
     app.extensions["lookout.limits"] = SeriesLimiter(settings)
     install_request_ids(app)
     install_error_handlers(app)
-    install_ingest_auth(app, settings)
+    checker = install_ingest_auth(app, settings)
     limiter = Limiter(
         key_func=client_key, app=app, storage_uri=settings.redis_url,
         key_prefix=settings.redis_key_prefix + "ratelimit",
@@ -63,6 +64,7 @@ def create_app(settings: IngestSettings, publisher: ConfirmingPublisher | None =
         checks["database"] = lambda: check_database(settings)
     app.register_blueprint(health_blueprint(checks, __version__))
     app.register_blueprint(metrics_blueprint())
+    install_socket_ingest(app, settings, checker)
     return app
 
 

@@ -26,6 +26,7 @@ from . import prometheus_api, query_api
 from .breaker import DependencyBreaker, is_database_outage
 from .cache import CachePolicy, QueryCache
 from .catalogue import MetricCatalogue
+from .live import install_live
 from .platform import install_platform
 from .query_runner import QueryLimits, QueryRunner
 from .settings import QuerySettings
@@ -79,7 +80,17 @@ def query_runner(settings: QuerySettings, engine: Engine) -> QueryRunner:
                        cache=QueryCache(client, policy, redis_breaker))
 
 
-def create_app(settings: QuerySettings) -> Flask:
+def create_served_app(settings: QuerySettings) -> Flask:
+    """The app of a gunicorn worker: live push with its background tasks."""
+    if settings.query_async_mode == "gevent":
+        # gunicorn's gevent worker has patched the standard library; psycopg2 is a C
+        # extension and waits cooperatively only with this.
+        from psycogreen.gevent import patch_psycopg
+        patch_psycopg()
+    return create_app(settings, served=True)
+
+
+def create_app(settings: QuerySettings, *, served: bool = False) -> Flask:
     app = Flask(__name__)
     engine = create_engine(sqlalchemy_url(settings.database_url), pool_size=5,
                            max_overflow=5, pool_pre_ping=True,
@@ -105,6 +116,7 @@ def create_app(settings: QuerySettings) -> Flask:
                                             __version__))
     app.register_blueprint(metrics_blueprint())
     install_platform(app, settings, engine)
+    install_live(app, settings, app.extensions["lookout.query_runner"], served=served)
     return app
 
 

@@ -60,10 +60,12 @@ class QueryRunner:
         self.cache.put_instant(fmt, request, body)
         return body
 
-    def range(self, request: RangeQuery, fmt: ResultFormat) -> bytes:
+    def range(self, request: RangeQuery, fmt: ResultFormat, *, fresh: bool = False) -> bytes:
         """The response body of a range query: exactly its points, from the cache
-        when an entry holds them all (see cache.py), else freshly evaluated."""
-        series = self.cache.get_range(fmt, request)
+        when an entry holds them all (see cache.py), else freshly evaluated.
+        ``fresh``: evaluate even when the cache holds an answer (live push re-evaluates
+        because data arrived); the new answer replaces the cached one."""
+        series = None if fresh else self.cache.get_range(fmt, request)
         if series is None:
             matrix = self._engine(request.timeout_s).range(
                 request.query, request.start_ms, request.end_ms, request.step_ms)

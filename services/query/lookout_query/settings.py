@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from lookout_common.settings import (
@@ -13,8 +15,30 @@ from lookout_common.settings import (
 class QuerySettings(BaseServiceSettings, DatabaseSettings, RedisSettings, BrokerSettings):
     query_host: str = "127.0.0.1"
     query_port: int = Field(8082, ge=1, le=65535)
-    query_workers: int = Field(2, ge=1, le=64)
-    query_threads: int = Field(8, ge=1, le=256)
+    # gunicorn worker processes. Socket.IO's long-polling fallback needs every request
+    # of a session on one process, so with live push keep 1 and run more instances
+    # (nginx pins a client to one); WebSocket sessions work with any number.
+    query_workers: int = Field(1, ge=1, le=64)
+    # Threads per worker (threading mode only; each open WebSocket holds one).
+    query_threads: int = Field(8, ge=1, le=2048)
+
+    # -- live push over Socket.IO (docs/live.md) --------------------------------------
+    # gevent: gunicorn's gevent worker, one greenlet per connection (measured: thousands
+    # of clients per process); threading: gthread, one thread per WebSocket.
+    query_async_mode: Literal["gevent", "threading"] = "gevent"
+    # Greenlets (connections) per gevent worker.
+    query_worker_connections: int = Field(4000, ge=10, le=100_000)
+    # Where the instances pass emits to each other's clients; empty: REDIS_URL.
+    query_live_message_queue: str = ""
+    query_live_heartbeat_s: float = Field(5.0, gt=0, le=300)
+    # A subscription is re-evaluated at most this often while data keeps arriving.
+    query_live_debounce_s: float = Field(0.25, ge=0, le=60)
+    query_live_max_subscriptions: int = Field(50, ge=1, le=10_000)
+    # Points the `metric` stream keeps for `initial` and sends per message at most.
+    query_live_initial_points: int = Field(50, ge=0, le=10_000)
+    query_live_points_per_message: int = Field(200, ge=1, le=10_000)
+    # Origins besides the same origin that may open a socket (comma-separated; "*": any).
+    query_live_cors_origins: str = ""
 
     # -- PromQL evaluation ------------------------------------------------------------
     # Longest a query may run (the `timeout` parameter can only shorten it); also the

@@ -42,6 +42,7 @@ from lookout_common.broker import (
 from lookout_common.codec import decode_batch
 from lookout_common.errors import WireFormatError
 
+from .announce import publish_ingested
 from .settings import WorkerSettings
 from .store import InboundMessage, SampleStore, TransientStoreError, WriteOutcome
 
@@ -225,6 +226,10 @@ class BatchConsumer:
         stored_tags = [m.delivery_tag for m in messages if m.delivery_tag not in rejected]
         if stored_tags:
             self._channel.basic_ack(delivery_tag=max(stored_tags), multiple=True)
+            # Committed and acked: now the query instances may hear of it.
+            publish_ingested(self._channel,
+                             [m for m in messages if m.delivery_tag not in rejected],
+                             self.settings.worker_live_points)
         now = time.time()
         for message in messages:
             if message.published_at:

@@ -584,7 +584,19 @@ class PostgresQuerier:
     def _copy_out(cur: Any, statement: str, params: Sequence[object],
                   row: np.dtype) -> np.ndarray:
         buffer = io.BytesIO()
-        cur.copy_expert(inline_parameters_for_copy(cur, statement, params), buffer)
+        statement = inline_parameters_for_copy(cur, statement, params)
+        green = psycopg2.extensions.get_wait_callback()
+        if green is None:
+            cur.copy_expert(statement, buffer)
+        else:
+            # Under gevent (psycogreen's wait callback), psycopg2 refuses COPY: it runs
+            # blocking instead. No other greenlet runs meanwhile, so lifting the global
+            # callback for the call affects no one else (docs/live.md).
+            psycopg2.extensions.set_wait_callback(None)
+            try:
+                cur.copy_expert(statement, buffer)
+            finally:
+                psycopg2.extensions.set_wait_callback(green)
         return decode_binary_copy(buffer.getvalue(), row)
 
 
