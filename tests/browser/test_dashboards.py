@@ -210,3 +210,31 @@ def test_services_overview_draws_the_seeds_widgets(admin_page: Page, lookout: Br
            .get_by_test_id("timeseries-chart")).to_have_attribute("data-series", "2",
                                                                   timeout=20_000)
     screenshot(page, "dashboard-signals")
+
+
+def test_live_mode_reconnects_by_itself_after_the_query_service_restarts(
+        page: Page, lookout: BrowserStack) -> None:
+    r = lookout.api().post(lookout.url("/api/v1/dashboards"), timeout=10, json={
+        "name": "Reconnect board", "time_range": {"from": "now-5m", "to": "now"}, "panels": [
+            {"title": "Reconnect metric", "type": "line", "query": "browser_reconnect_metric",
+             "position": {"x": 0, "y": 0, "w": 24, "h": 8}}]})
+    assert r.status_code == 201, r.text
+    lookout.push([{"name": "browser_reconnect_metric", "value": 1, "labels": {"run": "a"}}])
+    wait_until(lambda: lookout.promql("browser_reconnect_metric") != [], 30, "the first point")
+    sign_in(page, lookout, lookout.admin)
+    page.goto(f"/dashboards/{r.json()['id']}")
+    chart = page.get_by_test_id("timeseries-chart")
+    expect(chart).to_have_attribute("data-series", "1")
+    page.get_by_test_id("live-toggle").click()
+    indicator = page.get_by_test_id("connection-indicator")
+    expect(indicator).to_have_attribute("data-status", "connected")
+
+    query = lookout.process("lookout_query")
+    query.stop()
+    expect(indicator).to_have_attribute("data-status", re.compile("reconnecting|connecting"))
+    query.start()
+    expect(indicator).to_have_attribute("data-status", "connected", timeout=30_000)
+
+    # The subscription was sent again: a series pushed now arrives without a reload.
+    lookout.push([{"name": "browser_reconnect_metric", "value": 2, "labels": {"run": "b"}}])
+    expect(chart).to_have_attribute("data-series", "2", timeout=15_000)
