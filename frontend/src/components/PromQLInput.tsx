@@ -70,6 +70,7 @@ export function PromQLInput({ value, onChange, onSubmit, placeholder, testId = "
     const context = completionContext(text, cursor);
     setCtx(context);
     if (context.kind === "none" || (!force && context.kind === "metric" && context.prefix === "")) {
+      request.current++; // an answer still on its way must not reopen the list
       setOpen(false);
       return;
     }

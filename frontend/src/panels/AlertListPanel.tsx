@@ -28,7 +28,12 @@ export function AlertListPanel({ rules, loading, error, filter }: {
     .flatMap((rule) => rule.alerts.filter((a) => a.state === "firing" || a.state === "pending").map((a) => ({ rule, alert: a })))
     .filter(({ alert }) => filter === undefined || filter(alert))
     .sort((a, b) => (a.alert.state === b.alert.state ? 0 : a.alert.state === "firing" ? -1 : 1));
-  if (active.length === 0) return <EmptyState title="No alerts firing">All {rules.length} rules are quiet.</EmptyState>;
+  if (active.length === 0)
+    return (
+      <EmptyState title="No alerts firing">
+        {rules.length === 0 ? "No alert rules yet: add them on the Alerts page." : `All ${rules.length} rules are quiet.`}
+      </EmptyState>
+    );
   return (
     <ul className="h-full space-y-1 overflow-auto text-xs" data-testid="alert-list">
       {active.map(({ rule, alert }) => (

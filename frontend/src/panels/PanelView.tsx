@@ -38,6 +38,8 @@ export function PanelBody({ panel, ctx, onData }: {
     variables: ctx.variables,
     refreshKey: ctx.refreshKey,
     relative: ctx.relative,
+    // Bars need room: fewer, wider buckets.
+    maxPoints: panel.type === "bar" ? 40 : 300,
   });
   useEffect(() => {
     onData?.(data);

@@ -29,17 +29,22 @@ export function StatPanel({ series, options }: { series: Series[]; options: Pane
   const decimals = typeof options.decimals === "number" ? options.decimals : undefined;
   const thresholds = normalizeThresholds(options.thresholds);
   const how = (typeof options.reduce === "string" ? options.reduce : "last") as Reducer;
-  const cols = series.length <= 1 ? 1 : series.length <= 4 ? series.length : Math.ceil(Math.sqrt(series.length * 2));
+  // Cards wrap by the panel's width; their text scales with each card's box (container units).
+  const many = series.length > 1;
   return (
-    <div className="grid h-full w-full gap-2" style={{ gridTemplateColumns: `repeat(${cols}, minmax(0, 1fr))` }} data-testid="stat-panel">
+    <div
+      className="grid h-full w-full gap-1.5"
+      style={{ gridTemplateColumns: many ? "repeat(auto-fit, minmax(92px, 1fr))" : "1fr", gridAutoRows: "minmax(0, 1fr)" }}
+      data-testid="stat-panel"
+    >
       {series.map((s) => {
         const value = reduce(s.points, how);
         const color = thresholdColor(value, thresholds, "#73bf69");
         return (
-          <div key={s.key} className="relative flex min-h-0 flex-col items-center justify-center overflow-hidden rounded-md bg-surface-2/60 px-2" data-testid="stat-value">
+          <div key={s.key} className="relative flex min-h-0 flex-col items-center justify-center overflow-hidden rounded-md bg-surface-2/60 px-1.5" style={{ containerType: "size" }} data-testid="stat-value">
             <Sparkline series={s} color={color} />
-            {series.length > 1 && <div className="z-10 max-w-full truncate text-xs text-ink-muted" title={s.name}>{s.name}</div>}
-            <div className="z-10 font-semibold tabular-nums leading-tight" style={{ color, fontSize: series.length > 4 ? "1.25rem" : "2rem" }}>
+            {many && <div className="z-10 max-w-full truncate text-[11px] text-ink-muted" title={s.name}>{s.name}</div>}
+            <div className="z-10 max-w-full truncate whitespace-nowrap font-semibold tabular-nums leading-tight" style={{ color, fontSize: many ? "clamp(0.75rem, min(13cqw, 30cqh), 1.9rem)" : "clamp(1rem, min(18cqw, 40cqh), 3.2rem)" }}>
               {formatValue(value, unit, decimals)}
             </div>
           </div>

@@ -89,9 +89,9 @@ export function TimeSeriesPanel({ type, series, options, range, annotations = []
         {...AXIS}
       />
       <YAxis
-        tickFormatter={(v: number) => formatValue(v, unit, decimals)}
+        tickFormatter={(v: number) => formatValue(v, unit === "reqps" || unit === "ops" ? "short" : unit, decimals)}
         domain={yDomain}
-        width={64}
+        width={76}
         allowDataOverflow={typeof options.min === "number" || typeof options.max === "number"}
         {...AXIS}
       />

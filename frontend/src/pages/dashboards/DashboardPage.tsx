@@ -2,7 +2,7 @@
  * panels on a 24-column grid (drag and resize while editing); save with the version read, a
  * conflict explained with the user's changes kept. */
 import { Link, useNavigate, useParams, useSearch } from "@tanstack/react-router";
-import { useCallback, useEffect, useMemo, useState } from "react";
+import { useCallback, useEffect, useMemo, useState, type ReactNode } from "react";
 import ReactGridLayout, { useContainerWidth } from "react-grid-layout";
 
 import type { PanelDraft } from "../../api/types";
@@ -41,6 +41,32 @@ function ConflictBanner() {
   );
 }
 
+/** The grid measures its own box: it mounts with the dashboard, so the width is right at once. */
+function Grid({ children, layout, editing, onLayout }: {
+  children: ReactNode;
+  layout: { i: string; x: number; y: number; w: number; h: number; minW: number; minH: number }[];
+  editing: boolean;
+  onLayout: (layout: { i: string; x: number; y: number; w: number; h: number }[]) => void;
+}) {
+  const { width, containerRef, mounted } = useContainerWidth();
+  return (
+    <div ref={containerRef} className="min-w-0" data-grid-width={Math.round(width)}>
+      {mounted && (
+        <ReactGridLayout
+          width={width}
+          layout={layout}
+          gridConfig={{ cols: 24, rowHeight: 30, margin: [8, 8] }}
+          dragConfig={{ enabled: editing, handle: ".panel-drag-handle", cancel: "button" }}
+          resizeConfig={{ enabled: editing }}
+          onLayoutChange={(l) => onLayout(l.map(({ i, x, y, w, h }) => ({ i, x, y, w, h })))}
+        >
+          {children}
+        </ReactGridLayout>
+      )}
+    </div>
+  );
+}
+
 export default function DashboardPage() {
   const params = useParams({ strict: false }) as { id?: string };
   const search = useSearch({ strict: false }) as Record<string, string | undefined>;
@@ -54,7 +80,6 @@ export default function DashboardPage() {
   const [tick, setTick] = useState(() => ({ key: 0, now: Date.now() }));
   const refreshKey = tick.key;
   const bump = useCallback(() => setTick((t) => ({ key: t.key + 1, now: Date.now() })), []);
-  const { width, containerRef, mounted } = useContainerWidth();
 
   useEffect(() => {
     if (Number.isInteger(id)) void store.load(id);
@@ -181,7 +206,7 @@ export default function DashboardPage() {
       <ConflictBanner />
       {saveError !== null && <div className="mx-4 mt-3"><ErrorState title="Not saved" error={saveError} /></div>}
       {rangeResult.error !== null && <div className="mx-4 mt-3"><ErrorState title="Bad time range" error={rangeResult.error} /></div>}
-      <div ref={containerRef} className="flex-1 px-2 pb-8 pt-1" data-testid="dashboard-grid">
+      <div className="min-w-0 flex-1 px-2 pb-8 pt-1" data-testid="dashboard-grid">
         {panels.length === 0 && (
           <div className="m-4 rounded-md border border-dashed border-line p-10 text-center text-ink-muted">
             <p className="text-ink">This dashboard has no panels yet.</p>
@@ -192,17 +217,8 @@ export default function DashboardPage() {
             )}
           </div>
         )}
-        {mounted && ctx !== null && panels.length > 0 && (
-          <ReactGridLayout
-            width={width}
-            layout={layout}
-            gridConfig={{ cols: 24, rowHeight: 30, margin: [8, 8] }}
-            dragConfig={{ enabled: editing, handle: ".panel-drag-handle", cancel: "button" }}
-            resizeConfig={{ enabled: editing }}
-            onLayoutChange={(l) => {
-              if (useDashboard.getState().editing) store.applyLayout(l.map(({ i, x, y, w, h }) => ({ i, x, y, w, h })));
-            }}
-          >
+        {ctx !== null && panels.length > 0 && (
+          <Grid layout={layout} editing={editing} onLayout={(l) => { if (useDashboard.getState().editing) store.applyLayout(l); }}>
             {panels.map((p) => (
               <div key={p.key} data-testid="grid-item" data-panel-key={p.key} data-x={p.position.x} data-y={p.position.y} data-w={p.position.w} data-h={p.position.h}>
                 <PanelView
@@ -217,7 +233,7 @@ export default function DashboardPage() {
                 />
               </div>
             ))}
-          </ReactGridLayout>
+          </Grid>
         )}
       </div>
       {editor !== null && ctx !== null && (
