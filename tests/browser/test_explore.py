@@ -43,7 +43,7 @@ def test_explore_runs_a_range_and_an_instant_query(admin_page: Page, lookout: Br
 
     chart = page.get_by_test_id("explore-chart")
     expect(chart).to_have_attribute("data-series-count", "2")
-    expect(chart.locator("svg.recharts-surface")).to_be_visible()
+    expect(chart.get_by_role("application")).to_be_visible()  # the chart surface
     expect(chart.locator(".recharts-line")).to_have_count(2)
     rows = page.get_by_test_id("explore-row")
     expect(rows).to_have_count(2)
