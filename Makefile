@@ -65,8 +65,7 @@ faults: setup
 
 # docs/screenshots/*.png: every main page in Chromium against a fresh stack (tests/browser).
 screenshots: setup
-	LOOKOUT_SCREENSHOTS=1 .venv/bin/python -m pytest tests/browser/test_screenshots.py \
-	  tests/browser/test_dashboards.py -p no:cacheprovider -q
+	LOOKOUT_SCREENSHOTS=1 .venv/bin/python -m pytest tests/browser/test_screenshots.py -p no:cacheprovider -q
 
 definitions: setup
 	.venv/bin/python scripts/generate_rabbitmq_definitions.py

@@ -57,7 +57,7 @@ SCREENSHOTS = ROOT / "docs" / "screenshots"
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     here = Path(__file__).parent
     for item in items:
-        if here in Path(str(item.fspath)).parents:
+        if here in item.path.parents:
             item.add_marker(pytest.mark.browser)
 
 
@@ -388,8 +388,11 @@ def admin_page(page: Any, lookout: BrowserStack) -> Any:
 
 
 @pytest.fixture
-def screenshot(tmp_path: Path) -> Callable[[Any, str], Path]:
-    into_docs = os.environ.get("LOOKOUT_SCREENSHOTS") == "1"
+def screenshot(tmp_path: Path, request: pytest.FixtureRequest) -> Callable[[Any, str], Path]:
+    # Only test_screenshots.py writes docs/screenshots/; elsewhere a picture is a record
+    # of the test, kept in its temporary directory.
+    into_docs = (os.environ.get("LOOKOUT_SCREENSHOTS") == "1"
+                 and request.module.__name__.endswith("test_screenshots"))
 
     def take(page: Any, name: str) -> Path:
         folder = SCREENSHOTS if into_docs else tmp_path

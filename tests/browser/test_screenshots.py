@@ -51,6 +51,41 @@ def history(lookout: BrowserStack) -> None:
     wait_until(firing, 60, "ApiLatencyHigh firing")
 
 
+def test_screenshot_dashboards(admin_page: Page, lookout: BrowserStack, history: None,
+                               screenshot) -> None:
+    page = admin_page
+    page.goto("/dashboards")
+    rows = page.get_by_test_id("dashboard-row")
+    expect(rows.filter(has_text="Services overview")).to_have_count(1)
+    screenshot(page, "dashboards")
+
+    rows.filter(has_text="Services overview").get_by_test_id("dashboard-link").click()
+    expect(page.get_by_test_id("dashboard-title")).to_have_text("Services overview")
+    charts = page.get_by_test_id("timeseries-chart")
+    expect(charts.first).to_be_visible()
+    wait_until(lambda: int(charts.first.get_attribute("data-points") or 0) > 100, 30,
+               "an hour of points drawn")
+    expect(page.locator('[data-testid="alert-row"][data-alertname="ApiLatencyHigh"]')
+           ).to_have_attribute("data-state", "firing", timeout=30_000)
+    expect(page.get_by_test_id("stat-value").first).to_be_visible()
+    expect(page.get_by_test_id("loading")).to_have_count(0, timeout=20_000)
+    page.mouse.move(0, 0)
+    screenshot(page, "dashboard-services-overview")
+
+    page.get_by_test_id("edit-dashboard").click()
+    panel = page.get_by_test_id("panel").filter(
+        has=page.get_by_test_id("panel-title").filter(has_text="Latency by service"))
+    panel.get_by_test_id("panel-menu").click()
+    panel.get_by_test_id("panel-edit").click()
+    editor = page.get_by_test_id("panel-editor")
+    expect(editor).to_be_visible()
+    expect(editor.get_by_test_id("timeseries-chart")).to_be_visible()
+    page.mouse.move(0, 0)
+    screenshot(page, "panel-editor")
+    page.get_by_test_id("panel-cancel").click()
+    page.get_by_test_id("discard").click()
+
+
 def test_screenshot_explore(admin_page: Page, history: None, screenshot) -> None:
     page = admin_page
     page.goto("/explore")

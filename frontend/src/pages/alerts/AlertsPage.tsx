@@ -3,6 +3,7 @@
 
 import { useEffect, useState } from "react";
 
+import { useLive } from "../../stores/live";
 import { ActiveAlerts } from "./ActiveAlerts";
 import { alertsApi } from "./api";
 import { canEdit, useMe } from "./me";
@@ -35,8 +36,11 @@ export function AlertsPage() {
   const [notice, setNotice] = useState<string | null>(null);
   const me = useMe();
   const editable = canEdit(me);
-  const rules = useResource((signal) => alertsApi.rules(signal), [], REFRESH_MS);
-  const active = useResource((signal) => alertsApi.active(signal), [], REFRESH_MS);
+  // With live mode on (a dashboard's Live switch), each alert transition the server
+  // pushes reloads the lists at once instead of at the next refresh.
+  const transitions = useLive((s) => s.alerts.length);
+  const rules = useResource((signal) => alertsApi.rules(signal), [transitions], REFRESH_MS);
+  const active = useResource((signal) => alertsApi.active(signal), [transitions], REFRESH_MS);
   const silences = useResource((signal) => alertsApi.silences(signal), [], REFRESH_MS);
   const now = useNow(5000);
 
