@@ -60,7 +60,7 @@ def test_create_dashboard_add_panel_drag_save_and_reload(page: Page, lookout: Br
     page.get_by_test_id("panel-run").click()
     preview = page.get_by_test_id("panel-preview").get_by_test_id("timeseries-chart")
     expect(preview).to_have_attribute("data-series", "1")
-    screenshot(page, "panel-editor")
+    screenshot(page, "check-panel-editor")
     page.get_by_test_id("panel-apply").click()
 
     item = _grid_item(page)
@@ -82,7 +82,7 @@ def test_create_dashboard_add_panel_drag_save_and_reload(page: Page, lookout: Br
     page.mouse.up()
     expect(item).to_have_attribute("data-x", "12")
     x_after, y_after = item.get_attribute("data-x"), item.get_attribute("data-y")
-    screenshot(page, "dashboard-edit")
+    screenshot(page, "check-dashboard-edit")
 
     # Save; the server has the new position.
     page.get_by_test_id("save-dashboard").click()
@@ -197,7 +197,7 @@ def test_services_overview_draws_the_seeds_widgets(admin_page: Page, lookout: Br
     expect(page.locator('[data-testid="panel"][aria-label="Latency by service"]')
            .get_by_test_id("timeseries-chart")).to_have_attribute("data-series", "5")
     page.wait_for_timeout(500)
-    screenshot(page, "dashboard-services-overview")
+    screenshot(page, "check-services-overview")
 
     # The service filter narrows every panel.
     page.get_by_test_id("variable-service").select_option("api")
@@ -211,7 +211,7 @@ def test_services_overview_draws_the_seeds_widgets(admin_page: Page, lookout: Br
     expect(page.locator('[data-testid="panel"][aria-label="Sine and cosine"]')
            .get_by_test_id("timeseries-chart")).to_have_attribute("data-series", "2",
                                                                   timeout=20_000)
-    screenshot(page, "dashboard-signals")
+    screenshot(page, "check-signals")
 
 
 def test_live_mode_reconnects_by_itself_after_the_query_service_restarts(
