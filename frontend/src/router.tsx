@@ -1,15 +1,17 @@
 /** Routes: /login outside the shell; everything else inside it, behind the sign-in guard. */
-import { createRootRoute, createRoute, createRouter, redirect } from "@tanstack/react-router";
+import { createRootRoute, createRoute, createRouter, lazyRouteComponent, redirect } from "@tanstack/react-router";
 
 import { AppShell } from "./components/AppShell";
-import { NotFound } from "./components/states";
-import AdminPage from "./pages/admin";
-import AlertsPage from "./pages/alerts";
-import DashboardPage from "./pages/dashboards/DashboardPage";
-import DashboardsListPage from "./pages/dashboards/DashboardsListPage";
-import ExplorePage from "./pages/explore";
+import { NotFound, Spinner } from "./components/states";
 import LoginPage from "./pages/login/LoginPage";
 import { useAuth } from "./stores/auth";
+
+// Each page is its own chunk, loaded when first visited (the charts weigh most).
+const DashboardsListPage = lazyRouteComponent(() => import("./pages/dashboards/DashboardsListPage"));
+const DashboardPage = lazyRouteComponent(() => import("./pages/dashboards/DashboardPage"));
+const ExplorePage = lazyRouteComponent(() => import("./pages/explore"));
+const AlertsPage = lazyRouteComponent(() => import("./pages/alerts"));
+const AdminPage = lazyRouteComponent(() => import("./pages/admin"));
 
 const rootRoute = createRootRoute({ notFoundComponent: NotFound });
 
@@ -79,7 +81,16 @@ const routeTree = rootRoute.addChildren([
   shellRoute.addChildren([indexRoute, dashboardsRoute, dashboardRoute, exploreRoute, alertsRoute, adminRoute]),
 ]);
 
-export const router = createRouter({ routeTree, defaultPreload: false, scrollRestoration: true });
+export const router = createRouter({
+  routeTree,
+  defaultPreload: "intent",
+  scrollRestoration: true,
+  defaultPendingComponent: () => (
+    <div className="p-6">
+      <Spinner />
+    </div>
+  ),
+});
 
 declare module "@tanstack/react-router" {
   interface Register {

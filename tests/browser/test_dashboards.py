@@ -15,10 +15,11 @@ from .conftest import BrowserStack, sign_in
 
 @pytest.fixture(scope="module")
 def demo_history(lookout: BrowserStack) -> None:
-    """Half an hour of the demo's services, so charts have something to draw."""
-    lookout.backfill_demo(minutes=30)
-    wait_until(lambda: len(lookout.promql('latency_ms{service="api"}[25m]')) == 1, 60,
-               "the backfill stored")
+    """An hour of the demo's services, so charts have something to draw."""
+    lookout.backfill_demo(minutes=60)
+    wait_until(lambda: len(lookout.promql('latency_ms{service="api"}[55m]')) == 1
+               and len(lookout.promql('latency_ms{service="api"}[55m]')[0]["values"]) > 150,
+               60, "the backfill stored")
 
 
 def _grid_item(page: Page):  # type: ignore[no-untyped-def]
@@ -59,6 +60,7 @@ def test_create_dashboard_add_panel_drag_save_and_reload(page: Page, lookout: Br
     page.get_by_test_id("panel-run").click()
     preview = page.get_by_test_id("panel-preview").get_by_test_id("timeseries-chart")
     expect(preview).to_have_attribute("data-series", "1")
+    screenshot(page, "check-panel-editor")
     page.get_by_test_id("panel-apply").click()
 
     item = _grid_item(page)
@@ -80,7 +82,7 @@ def test_create_dashboard_add_panel_drag_save_and_reload(page: Page, lookout: Br
     page.mouse.up()
     expect(item).to_have_attribute("data-x", "12")
     x_after, y_after = item.get_attribute("data-x"), item.get_attribute("data-y")
-    screenshot(page, "dashboard-edit")
+    screenshot(page, "check-dashboard-edit")
 
     # Save; the server has the new position.
     page.get_by_test_id("save-dashboard").click()
@@ -195,7 +197,7 @@ def test_services_overview_draws_the_seeds_widgets(admin_page: Page, lookout: Br
     expect(page.locator('[data-testid="panel"][aria-label="Latency by service"]')
            .get_by_test_id("timeseries-chart")).to_have_attribute("data-series", "5")
     page.wait_for_timeout(500)
-    screenshot(page, "dashboard-services-overview")
+    screenshot(page, "check-services-overview")
 
     # The service filter narrows every panel.
     page.get_by_test_id("variable-service").select_option("api")
@@ -209,7 +211,7 @@ def test_services_overview_draws_the_seeds_widgets(admin_page: Page, lookout: Br
     expect(page.locator('[data-testid="panel"][aria-label="Sine and cosine"]')
            .get_by_test_id("timeseries-chart")).to_have_attribute("data-series", "2",
                                                                   timeout=20_000)
-    screenshot(page, "dashboard-signals")
+    screenshot(page, "check-signals")
 
 
 def test_live_mode_reconnects_by_itself_after_the_query_service_restarts(
@@ -238,3 +240,57 @@ def test_live_mode_reconnects_by_itself_after_the_query_service_restarts(
     # The subscription was sent again: a series pushed now arrives without a reload.
     lookout.push([{"name": "browser_reconnect_metric", "value": 2, "labels": {"run": "b"}}])
     expect(chart).to_have_attribute("data-series", "2", timeout=15_000)
+
+
+GRAFANA_DASHBOARD = {
+    "title": "From Grafana", "schemaVersion": 39, "time": {"from": "now-30m", "to": "now"},
+    "panels": [
+        {"type": "timeseries", "title": "Latency", "gridPos": {"x": 0, "y": 0, "w": 12, "h": 8},
+         "targets": [{"expr": 'latency_ms{service="api"}', "legendFormat": "{{service}}"}]},
+        {"type": "piechart", "title": "Pie", "gridPos": {"x": 12, "y": 0, "w": 12, "h": 8},
+         "targets": [{"expr": "cpu_percent"}]},
+    ],
+}
+
+
+def test_import_a_grafana_dashboard_and_export_a_panels_data(
+        page: Page, lookout: BrowserStack, demo_history: None, tmp_path) -> None:
+    import json
+
+    editor = lookout.create_user("editor")
+    sign_in(page, lookout, editor)
+    page.goto("/dashboards")
+    page.get_by_test_id("import-dashboard").click()
+    page.get_by_test_id("import-json").fill(json.dumps(GRAFANA_DASHBOARD))
+    page.get_by_test_id("import-submit").click()
+    report = page.get_by_test_id("import-report")
+    expect(report).to_contain_text("1 panels converted")
+    expect(report).to_contain_text("piechart")  # what was not converted is listed
+    report.get_by_role("link", name="Open it").click()
+    expect(page.get_by_test_id("dashboard-title")).to_have_text("From Grafana")
+    panel = page.locator('[data-testid="panel"][aria-label="Latency"]')
+    expect(panel.get_by_test_id("timeseries-chart")).to_have_attribute("data-series", "1")
+
+    # CSV export of the panel's data: a time column and the series named by its legend.
+    panel.get_by_test_id("panel-menu").click()
+    with page.expect_download() as download:
+        panel.get_by_test_id("panel-export-csv").click()
+    path = tmp_path / "latency.csv"
+    download.value.save_as(path)
+    lines = path.read_text().strip().splitlines()
+    assert lines[0] == "time,api"
+    assert len(lines) > 50
+    assert re.match(r"^\d{4}-\d\d-\d\dT[\d:.]+Z,\d+(\.\d+)?$", lines[1]), lines[1]
+
+    # Drag across the chart: the dashboard zooms to that absolute range.
+    box = panel.get_by_test_id("timeseries-chart").bounding_box()
+    assert box is not None
+    y = box["y"] + box["height"] / 3
+    page.mouse.move(box["x"] + box["width"] * 0.5, y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.7, y, steps=8)
+    page.mouse.move(box["x"] + box["width"] * 0.9, y, steps=8)
+    page.mouse.up()
+    expect(page).to_have_url(re.compile(r"from=\d{4}-\d\d-\d\dT.*to=\d{4}-\d\d-\d\dT"))
+    expect(page.get_by_test_id("time-range")).to_contain_text(" to ")
+    expect(panel.get_by_test_id("timeseries-chart")).to_have_attribute("data-series", "1")

@@ -33,10 +33,20 @@ export interface PanelQueryInput {
   maxPoints?: number;
 }
 
-function targetsOf(query: string, options: PanelOptions): { expr: string; legendFormat?: string }[] {
-  const targets = Array.isArray(options.targets) ? options.targets.filter((t) => typeof t.expr === "string" && t.expr !== "") : [];
-  if (targets.length > 0) return targets;
-  return query.trim() === "" ? [] : [{ expr: query, ...(options.legendFormat ? { legendFormat: options.legendFormat } : {}) }];
+/** The queries a panel runs: its query (with `options.legendFormat`), then any further
+ * `options.targets` (Grafana imports keep every target there; their `legend` or
+ * `legendFormat`). In heatmap matrix mode the targets are the columns, all of them. */
+export function targetsOf(query: string, options: PanelOptions): { expr: string; legendFormat?: string }[] {
+  const listed = (Array.isArray(options.targets) ? options.targets : [])
+    .filter((t) => typeof t.expr === "string" && t.expr !== "")
+    .map((t) => {
+      const legend = t.legendFormat ?? (t as { legend?: unknown }).legend;
+      return typeof legend === "string" && legend !== "" ? { expr: t.expr, legendFormat: legend } : { expr: t.expr };
+    });
+  if (options.mode === "matrix" && listed.length > 0) return listed;
+  if (query.trim() === "") return [];
+  const own = typeof options.legendFormat === "string" && options.legendFormat !== "" ? options.legendFormat : listed[0]?.legendFormat;
+  return [{ expr: query, ...(own !== undefined ? { legendFormat: own } : {}) }, ...listed.slice(1)];
 }
 
 function messageOf(e: unknown): string {
