@@ -18,7 +18,7 @@ test-python:
 	.venv/bin/python -m pytest
 
 test-frontend:
-	cd frontend && npm test --silent && npm run typecheck --silent
+	cd frontend && npm test --silent && npm run typecheck --silent && npm run lint --silent
 
 setup:
 	@scripts/bootstrap.sh
