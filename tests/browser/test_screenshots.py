@@ -70,7 +70,12 @@ def test_screenshot_dashboards(admin_page: Page, lookout: BrowserStack, history:
     expect(page.get_by_test_id("stat-value").first).to_be_visible()
     expect(page.get_by_test_id("loading")).to_have_count(0, timeout=20_000)
     page.mouse.move(0, 0)
+    page.set_viewport_size({"width": 1440, "height": 2000})  # the whole dashboard
+    expect(page.locator('[data-testid="alert-row"][data-alertname="ApiLatencyHigh"]')
+           ).to_be_in_viewport()
+    expect(page.get_by_test_id("loading")).to_have_count(0, timeout=20_000)
     screenshot(page, "dashboard-services-overview")
+    page.set_viewport_size({"width": 1440, "height": 900})
 
     page.get_by_test_id("edit-dashboard").click()
     panel = page.get_by_test_id("panel").filter(

@@ -4,7 +4,7 @@
 
 import { useState } from "react";
 
-import { QueryInput } from "../explore/QueryInput";
+import { PromQLInput } from "../../components/PromQLInput";
 import { alertsApi } from "./api";
 import { ApiError } from "./http";
 import { RulePreview } from "./RulePreview";
@@ -102,9 +102,8 @@ export function RuleEditor({ rule, onSaved, onCancel }: {
               onChange={(e) => set({ group: e.target.value })} className={`${inputClass} w-full`} />
           </Field>
         </div>
-        <Field label="Query (PromQL)" error={errors.query} htmlFor="rule-query">
-          <QueryInput id="rule-query" testId="rule-query" value={form.query}
-            onChange={(query) => set({ query })} />
+        <Field label="Query (PromQL)" error={errors.query}>
+          <PromQLInput testId="rule-query" value={form.query} onChange={(query) => set({ query })} />
         </Field>
         <div className="grid grid-cols-2 gap-3">
           <Field label="Condition" htmlFor="rule-condition"

@@ -3,9 +3,9 @@
 
 import { useCallback, useEffect, useRef, useState } from "react";
 
+import { PromQLInput } from "../../components/PromQLInput";
 import { Button, Empty, ErrorBox, inputClass, Loading, PageHeader } from "../alerts/ui";
 import { queryApi } from "./api";
-import { QueryInput } from "./QueryInput";
 import { SeriesChart } from "./SeriesChart";
 import { autoStep, formatValue, type QueryData, resultToTable } from "./transform";
 
@@ -100,7 +100,7 @@ export function ExplorePage() {
     <div className="p-6" data-testid="explore-page">
       <PageHeader title="Explore" subtitle="Ad-hoc PromQL against everything Lookout stores." />
       <section className="card p-4">
-        <QueryInput value={query} onChange={setQuery} onRun={() => void run()}
+        <PromQLInput value={query} onChange={setQuery} onSubmit={() => void run()}
           testId="explore-query" />
         <div className="mt-3 flex flex-wrap items-center gap-3">
           <div role="radiogroup" aria-label="Query type" className="flex overflow-hidden rounded border border-line">
@@ -131,7 +131,7 @@ export function ExplorePage() {
             onClick={() => void run()}>
             {running ? "Running…" : "Run query"}
           </Button>
-          <span className="text-xs text-ink-muted">Ctrl+Enter runs · Tab completes</span>
+          <span className="text-xs text-ink-muted">Ctrl+Enter runs · Ctrl+Space suggests · Tab completes</span>
           {history.length > 0 && (
             <select aria-label="Recent queries" value="" className={`${inputClass} ml-auto w-64`}
               onChange={(e) => e.target.value && setQuery(e.target.value)}>

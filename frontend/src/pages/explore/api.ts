@@ -16,13 +16,4 @@ export const queryApi = {
   range: (query: string, start: number, end: number, step: number, signal?: AbortSignal) =>
     requestJson<Envelope>("/prometheus/api/v1/query_range",
       { query: { query, start, end, step }, ...(signal ? { signal } : {}) }),
-  labelNames: (metric: string | null) =>
-    requestJson<{ data: string[] }>("/prometheus/api/v1/labels",
-      { query: { "match[]": metric ?? undefined } }).then((r) => r.data),
-  labelValues: (label: string, metric: string | null) =>
-    requestJson<{ data: string[] }>(`/prometheus/api/v1/label/${encodeURIComponent(label)}/values`,
-      { query: { "match[]": metric ?? undefined } }).then((r) => r.data),
-  metricNames: (signal?: AbortSignal) =>
-    requestJson<{ data: string[] }>("/prometheus/api/v1/label/__name__/values",
-      signal ? { signal } : {}).then((r) => r.data),
 };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { autoStep, formatValue, matrixToChart, resultToTable, seriesName } from "./transform";
+import { autoStep, formatValue, resultToTable, seriesName } from "./transform";
 
 describe("seriesName", () => {
   it("prints the name and sorted labels", () => {
@@ -9,28 +9,6 @@ describe("seriesName", () => {
     expect(seriesName({ __name__: "up" })).toBe("up");
     expect(seriesName({ service: "api" })).toBe('{service="api"}');
     expect(seriesName({})).toBe("{}");
-  });
-});
-
-describe("matrixToChart", () => {
-  it("joins series on time, null where a series has no sample or no finite value", () => {
-    const { series, rows } = matrixToChart({ resultType: "matrix", result: [
-      { metric: { __name__: "x", s: "a" }, values: [[10, "1"], [20, "2"], [30, "NaN"]] },
-      { metric: { __name__: "x", s: "b" }, values: [[20, "5"], [40, "+Inf"], [5, "7"]] },
-    ] });
-    expect(series.map((s) => [s.key, s.name])).toEqual([["s0", 'x{s="a"}'], ["s1", 'x{s="b"}']]);
-    expect(rows).toEqual([
-      { t: 5000, s0: null, s1: 7 }, { t: 10000, s0: 1, s1: null }, { t: 20000, s0: 2, s1: 5 },
-      { t: 30000, s0: null, s1: null }, { t: 40000, s0: null, s1: null },
-    ]);
-  });
-
-  it("draws an instant vector or a scalar as points", () => {
-    expect(matrixToChart({ resultType: "vector", result: [
-      { metric: { a: "1" }, value: [100, "3"] }, { metric: { a: "2" }, value: [100, "4"] },
-    ] }).rows).toEqual([{ t: 100000, s0: 3, s1: 4 }]);
-    expect(matrixToChart({ resultType: "scalar", result: [100, "2.5"] }).rows)
-      .toEqual([{ t: 100000, s0: 2.5 }]);
   });
 });
 

@@ -1,5 +1,5 @@
-// Prometheus query results (data of /prometheus/api/v1/query and /query_range) → what the
-// explore page draws: chart rows keyed by series, and table rows.
+// Prometheus query results (data of /prometheus/api/v1/query and /query_range) → the rows
+// of the explore page's table (the chart takes lib/series.ts's series).
 
 export type Labels = Record<string, string>;
 export type SamplePair = [number, string];
@@ -9,17 +9,6 @@ export type QueryData =
   | { resultType: "vector"; result: { metric: Labels; value: SamplePair }[] }
   | { resultType: "scalar"; result: SamplePair }
   | { resultType: "string"; result: SamplePair };
-
-export interface ChartSeries {
-  key: string; // the row property holding this series' values
-  name: string; // name{label="value", ...}
-  metric: Labels;
-}
-
-export interface ChartRow {
-  t: number; // milliseconds since the epoch
-  [series: string]: number | null;
-}
 
 export interface TableRow {
   name: string;
@@ -43,44 +32,6 @@ export function seriesName(metric: Labels): string {
 export function sampleValue(text: string): number | null {
   const v = Number(text);
   return Number.isFinite(v) ? v : null;
-}
-
-/** A matrix as rows sorted by time, one property per series (null where it has no sample). */
-export function matrixToChart(data: QueryData): { series: ChartSeries[]; rows: ChartRow[] } {
-  if (data.resultType !== "matrix") {
-    if (data.resultType === "vector") {
-      const series = data.result.map((r, i) => ({ key: `s${i}`, name: seriesName(r.metric),
-        metric: r.metric }));
-      const byTime = new Map<number, ChartRow>();
-      data.result.forEach((r, i) => {
-        const t = Math.round(r.value[0] * 1000);
-        const row = byTime.get(t) ?? { t };
-        row[`s${i}`] = sampleValue(r.value[1]);
-        byTime.set(t, row);
-      });
-      return { series, rows: fill([...byTime.values()], series) };
-    }
-    const [t, v] = data.result;
-    return { series: [{ key: "s0", name: data.resultType, metric: {} }],
-      rows: [{ t: Math.round(t * 1000), s0: sampleValue(v) }] };
-  }
-  const series = data.result.map((r, i) => ({ key: `s${i}`, name: seriesName(r.metric),
-    metric: r.metric }));
-  const byTime = new Map<number, ChartRow>();
-  data.result.forEach((r, i) => {
-    for (const [ts, text] of r.values) {
-      const t = Math.round(ts * 1000);
-      const row = byTime.get(t) ?? { t };
-      row[`s${i}`] = sampleValue(text);
-      byTime.set(t, row);
-    }
-  });
-  return { series, rows: fill([...byTime.values()].sort((a, b) => a.t - b.t), series) };
-}
-
-function fill(rows: ChartRow[], series: ChartSeries[]): ChartRow[] {
-  for (const row of rows) for (const s of series) if (!(s.key in row)) row[s.key] = null;
-  return rows;
 }
 
 /** One row per series: an instant vector's value, or a range's last sample. */
