@@ -104,7 +104,8 @@ def test_create_dashboard_add_panel_drag_save_and_reload(page: Page, lookout: Br
 
 
 def test_a_conflicting_save_is_explained_and_the_changes_kept(page: Page,
-                                                               lookout: BrowserStack) -> None:
+                                                               lookout: BrowserStack,
+                                                               screenshot) -> None:
     editor = lookout.create_user("editor")
     api = lookout.api(editor)
     r = api.post(lookout.url("/api/v1/dashboards"), timeout=10, json={
@@ -129,6 +130,7 @@ def test_a_conflicting_save_is_explained_and_the_changes_kept(page: Page,
     expect(conflict).to_contain_text(f"the current version is {board['version'] + 1}")
     expect(page.get_by_test_id("dashboard-name-input")).to_have_value("Conflict board (mine)")
     expect(page.get_by_test_id("unsaved")).to_be_visible()
+    screenshot(page, "check-save-conflict")
 
     page.get_by_test_id("conflict-overwrite").click()
     expect(page.get_by_test_id("save-conflict")).to_have_count(0)

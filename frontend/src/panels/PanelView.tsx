@@ -8,6 +8,7 @@ import { usePanelData } from "../hooks/usePanelData";
 import { download, slug } from "../lib/download";
 import { seriesToCsv, seriesToJson } from "../lib/series";
 import type { ResolvedRange } from "../lib/time";
+import { useLive } from "../stores/live";
 import { AlertListPanel } from "./AlertListPanel";
 import { GaugePanel } from "./GaugePanel";
 import { HeatmapPanel } from "./HeatmapPanel";
@@ -44,6 +45,13 @@ export function PanelBody({ panel, ctx, onData }: {
   useEffect(() => {
     onData?.(data);
   });
+  // Live results slide past the range the page resolved: the time axis follows the newest point.
+  const live = useLive((st) => st.enabled) && ctx.relative;
+  let range = ctx.range;
+  if (live) {
+    const newest = data.series.reduce((acc, s) => Math.max(acc, s.points.at(-1)?.[0] ?? 0), 0);
+    if (newest > range.end) range = { start: range.start + (newest - range.end), end: newest };
+  }
   if (isAlertList) {
     const service = ctx.variables.service;
     const filter = service === undefined || service === ".*" ? undefined : (a: { labels: Record<string, string> }) => {
@@ -64,13 +72,13 @@ export function PanelBody({ panel, ctx, onData }: {
     case "line":
     case "area":
     case "bar":
-      return <TimeSeriesPanel type={panel.type} series={data.series} options={panel.options} range={ctx.range} annotations={ctx.annotations} onZoom={ctx.onZoom} />;
+      return <TimeSeriesPanel type={panel.type} series={data.series} options={panel.options} range={range} annotations={ctx.annotations} onZoom={ctx.onZoom} />;
     case "stat":
       return <StatPanel series={data.series} options={panel.options} />;
     case "gauge":
       return <GaugePanel series={data.series} options={panel.options} />;
     case "heatmap":
-      return <HeatmapPanel series={data.series} byTarget={data.byTarget} options={panel.options} range={ctx.range} rules={ctx.rules.rules} />;
+      return <HeatmapPanel series={data.series} byTarget={data.byTarget} options={panel.options} range={range} rules={ctx.rules.rules} />;
     case "table":
       return <TablePanel series={data.series} options={panel.options} />;
   }

@@ -1,5 +1,5 @@
 /** The panel editor: query with autocomplete, a live preview of the draft, type and options. */
-import { useState } from "react";
+import { useEffect, useState } from "react";
 
 import { PANEL_TYPES, type PanelDraft, type PanelOptions, type PanelType, type Threshold } from "../../api/types";
 import { PromQLInput } from "../../components/PromQLInput";
@@ -36,8 +36,14 @@ export function PanelEditor({ initial, ctx, onApply, onCancel }: {
   onCancel: () => void;
 }) {
   const [draft, setDraft] = useState<PanelDraft>(initial);
-  // The preview runs the query that was last submitted, not every keystroke.
+  // The preview runs the query when asked (Run, Shift+Enter), not at every keystroke...
   const [previewQuery, setPreviewQuery] = useState(initial.query);
+  // ...and by itself once typing pauses.
+  useEffect(() => {
+    if (draft.query === previewQuery) return;
+    const timer = setTimeout(() => setPreviewQuery(draft.query), 800);
+    return () => clearTimeout(timer);
+  }, [draft.query, previewQuery]);
   const options = draft.options;
   const thresholds: Threshold[] = normalizeThresholds(options.thresholds).map((t) => ({ ...t }));
   const set = (key: string, value: unknown) => setDraft((d) => ({ ...d, options: withOption(d.options, key, value) }));
