@@ -8,6 +8,11 @@ from playwright.sync_api import Page, expect
 from ..stack import wait_until
 from .conftest import BrowserStack
 
+
+def settle(page: Page) -> None:
+    """Let the frame the completion moves the cursor in pass (before the next edit)."""
+    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+
 # The demo producer's five services (other tests may add latency_ms series of their own).
 DEMO = 'latency_ms{service=~"api|auth|cache|database|queue"}'
 
@@ -25,19 +30,27 @@ def test_explore_runs_a_range_and_an_instant_query(admin_page: Page, lookout: Br
     box.press_sequentially("latency_m")
     # Completion offers the metric name the server knows; Tab takes it.
     expect(suggestions).to_contain_text("latency_ms")
+    first = page.get_by_test_id("autocomplete-item").first  # what Tab takes
+    expect(first).to_contain_text("latency_ms")
     box.press("Tab")
+    settle(page)
     expect(box).to_have_value("latency_ms")
     # Inside braces: the metric's label names, then that label's values, from the server.
     box.press_sequentially("{serv")
     expect(suggestions).to_contain_text("service")
+    expect(first).to_contain_text("service")
     box.press("Tab")
+    settle(page)
     expect(box).to_have_value("latency_ms{service")
     box.press_sequentially('="')
     for service in ("api", "auth", "cache", "database", "queue"):
         expect(suggestions).to_contain_text(service)
     box.press_sequentially("da")
+    expect(first).to_contain_text("database")  # the list for "da", not an earlier one
     box.press("Tab")
+    settle(page)
     expect(box).to_have_value('latency_ms{service="database')
+    expect(page.get_by_test_id("explore-empty")).to_be_visible()  # typing runs nothing
     box.fill('latency_ms{service=~"api|database"}')
     page.get_by_test_id("explore-run").click()
 

@@ -37,8 +37,10 @@ interface Outcome {
 }
 
 export function ExplorePage() {
-  const [query, setQuery] = useState(
+  // A query given in the address (?query=..., the alerts page links there) runs at once.
+  const [fromAddress] = useState(
     () => new URLSearchParams(window.location.search).get("query") ?? "");
+  const [query, setQuery] = useState(fromAddress);
   const [mode, setMode] = useState<"range" | "instant">("range");
   const [range, setRange] = useState(3600);
   const [stepText, setStepText] = useState("");
@@ -84,14 +86,13 @@ export function ExplorePage() {
   }, [query, mode, range, stepText]);
 
   useEffect(() => () => controller.current?.abort(), []);
-  // A query given in the address (?query=...) runs at once.
-  const ranInitial = useRef(false);
+  const ranFromAddress = useRef(false);
   useEffect(() => {
-    if (!ranInitial.current && query) {
-      ranInitial.current = true;
+    if (!ranFromAddress.current && fromAddress) {
+      ranFromAddress.current = true;
       void run();
     }
-  }, [query, run]);
+  }, [fromAddress, run]);
 
   const table = outcome ? resultToTable(outcome.data) : [];
   const seriesCount = outcome ? table.length : 0;
