@@ -4,7 +4,7 @@ export PATH := $(CURDIR)/.venv/bin:$(PATH)
 HONCHO := .venv/bin/honcho
 
 .PHONY: run test setup env test-python test-frontend lint bench bench-ingest bench-remote-write \
-	bench-statsd bench-query bench-live faults definitions clean compliance
+	bench-statsd bench-query bench-live faults definitions clean compliance screenshots
 
 run: setup env
 	$(HONCHO) -e .env run lookout migrate
@@ -18,7 +18,7 @@ test-python:
 	.venv/bin/python -m pytest
 
 test-frontend:
-	cd frontend && npm test --silent && npm run typecheck --silent
+	cd frontend && npm test --silent && npm run typecheck --silent && npm run lint --silent
 
 setup:
 	@scripts/bootstrap.sh
@@ -62,6 +62,10 @@ compliance: setup
 # Fault injection (several minutes; restarts the local RabbitMQ and stops PostgreSQL for 60 s).
 faults: setup
 	.venv/bin/python -m pytest tests/faults -m faults -s -p no:cacheprovider
+
+# docs/screenshots/*.png: every main page in Chromium against a fresh stack (tests/browser).
+screenshots: setup
+	LOOKOUT_SCREENSHOTS=1 .venv/bin/python -m pytest tests/browser/test_screenshots.py -p no:cacheprovider -q
 
 definitions: setup
 	.venv/bin/python scripts/generate_rabbitmq_definitions.py

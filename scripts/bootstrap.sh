@@ -22,6 +22,8 @@ command -v prometheus-node-exporter >/dev/null || missing+=(prometheus-node-expo
 command -v victoria-metrics >/dev/null || missing+=(victoria-metrics)
 # A real Alertmanager for the alert-forwarding test.
 command -v prometheus-alertmanager >/dev/null || missing+=(prometheus-alertmanager)
+# The browser the Playwright tests drive (tests/browser), headless.
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
   say "installing ${missing[*]}"
   as_root apt-get install -y "${missing[@]}" >/dev/null || {

@@ -1,0 +1,4 @@
+// The explore page (route /explore in src/router.tsx).
+import { ExplorePage } from "./ExplorePage";
+
+export default ExplorePage;
