@@ -156,7 +156,7 @@ export const admin = {
   dlq: (limit?: number) => api.get<{ count: number; messages: DeadLetter[] }>(`/api/v1/admin/dlq${query({ limit })}`),
   dlqMessage: (id: string) => api.get<DeadLetter>(`/api/v1/admin/dlq/${encodeURIComponent(id)}`),
   dlqReplay: (target: { message_ids: string[] } | { all: true }) =>
-    api.post<{ done: number; kept: number }>("/api/v1/admin/dlq/replay", target),
+    api.post<{ done: (string | null)[]; kept: number }>("/api/v1/admin/dlq/replay", target),
   dlqPurge: (target: { message_ids: string[] } | { all: true }) =>
-    api.post<{ done: number; kept: number }>("/api/v1/admin/dlq/purge", target),
+    api.post<{ done: (string | null)[]; kept: number }>("/api/v1/admin/dlq/purge", target),
 };

@@ -98,6 +98,9 @@ export function PromQLInput({ value, onChange, onSubmit, placeholder, testId = "
     onChange(next.text);
     setOpen(false);
     requestAnimationFrame(() => {
+      // Keys typed before this frame already moved on from the chosen text: leave
+      // their cursor where it is.
+      if (el.value !== next.text) return;
       el.focus();
       el.setSelectionRange(next.cursor, next.cursor);
       if (s.kind === "function" || s.kind === "aggregation") refresh(next.text, next.cursor);
