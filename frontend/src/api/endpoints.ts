@@ -1,8 +1,6 @@
 /** Typed calls to every Lookout endpoint the UI uses (same origin, through nginx). */
 import { api, query, request } from "./http";
 import type {
-  AdminHealth,
-  AdminStats,
   AlertEvent,
   AlertRule,
   AlertRuleDraft,
@@ -16,8 +14,6 @@ import type {
   PromResponse,
   QueryData,
   Role,
-  Silence,
-  SilenceDraft,
   User,
 } from "./types";
 
@@ -128,35 +124,4 @@ export const alerts = {
   history: (id: number, limit = 100) =>
     api.get<{ events: AlertEvent[] }>(`/api/v1/alerts/${id}/history${query({ limit })}`),
   importRuleFile: (yaml: string) => request<unknown>("POST", "/api/v1/alerts/import", { text: yaml }),
-};
-
-export const silences = {
-  list: () => api.get<{ silences: Silence[] }>("/api/v1/silences"),
-  create: (silence: SilenceDraft) => api.post<Silence>("/api/v1/silences", silence),
-  update: (id: number, silence: SilenceDraft) => api.put<Silence>(`/api/v1/silences/${id}`, silence),
-  remove: (id: number) => api.delete(`/api/v1/silences/${id}`),
-};
-
-// --- admin -------------------------------------------------------------------------------------
-export interface DeadLetter {
-  message_id: string;
-  reason: string;
-  summary: string;
-  bytes: number;
-  content_type: string | null;
-  published_at: string | null;
-  headers?: Record<string, string>;
-}
-
-export const admin = {
-  stats: () => api.get<AdminStats>("/api/v1/admin/stats"),
-  health: () => api.get<AdminHealth>("/api/v1/admin/health"),
-  retention: (days: { raw_days?: number; rollup_1m_days?: number; rollup_1h_days?: number }) =>
-    api.post<{ deleted: Record<string, number>; days: Record<string, number> }>("/api/v1/admin/retention", days),
-  dlq: (limit?: number) => api.get<{ count: number; messages: DeadLetter[] }>(`/api/v1/admin/dlq${query({ limit })}`),
-  dlqMessage: (id: string) => api.get<DeadLetter>(`/api/v1/admin/dlq/${encodeURIComponent(id)}`),
-  dlqReplay: (target: { message_ids: string[] } | { all: true }) =>
-    api.post<{ done: (string | null)[]; kept: number }>("/api/v1/admin/dlq/replay", target),
-  dlqPurge: (target: { message_ids: string[] } | { all: true }) =>
-    api.post<{ done: (string | null)[]; kept: number }>("/api/v1/admin/dlq/purge", target),
 };

@@ -205,31 +205,3 @@ export interface AlertEvent {
   notification_status: string | null;
   notification_error: string | null;
 }
-
-export interface SilenceMatcher {
-  name: string;
-  value: string;
-  isRegex: boolean;
-  isEqual: boolean;
-}
-
-export interface Silence {
-  id: number;
-  matchers: SilenceMatcher[];
-  startsAt: string;
-  endsAt: string;
-  createdBy: string;
-  comment: string;
-  status: { state: "active" | "pending" | "expired" };
-}
-
-export type SilenceDraft = Omit<Silence, "id" | "status">;
-
-// --- admin ------------------------------------------------------------------------------
-export type AdminStats = Record<string, unknown>;
-export type AdminHealth = {
-  status: string;
-  version: string;
-  uptime_s: number;
-  [key: string]: unknown;
-};
