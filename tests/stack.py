@@ -191,9 +191,10 @@ class Nginx:
     port, in front of the given ingest, query and alerts addresses."""
 
     def __init__(self, run_dir: Path, *, ingest: list[str], query: list[str],
-                 alerts: list[str] | None = None, frontend_root: Path | None = None) -> None:
+                 alerts: list[str] | None = None, frontend_root: Path | None = None,
+                 port: int | None = None) -> None:
         self.run_dir = run_dir
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         # nginx's workers run as nobody, who cannot enter pytest's private tmp dirs.
         root = frontend_root or Path(tempfile.mkdtemp(prefix="lookout-www-"))

@@ -23,10 +23,8 @@ scripts/bootstrap.sh) headless.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import secrets
-import signal
 import subprocess
 import sys
 import time
@@ -34,7 +32,6 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 from urllib.parse import quote
 
@@ -44,7 +41,7 @@ import requests
 from lookout_common.db.connection import drop_database, ensure_database
 from lookout_common.testing import RabbitAdmin, ServerUrls, database_url, unique_name
 
-from ..stack import ROOT, ServiceProcess, free_port, wait_until
+from ..stack import ROOT, Nginx, ServiceProcess, free_port
 
 CHROMIUM = Path(os.environ.get("LOOKOUT_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
@@ -81,53 +78,6 @@ def ensure_frontend_built() -> Path:
             pytest.fail(f"the front-end build failed:\n{result.stdout[-3000:]}"
                         f"\n{result.stderr[-3000:]}")
     return FRONTEND / "dist"
-
-
-# --- nginx ----------------------------------------------------------------------------------
-def _render_module() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("render_nginx",
-                                                  ROOT / "scripts" / "render_nginx.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-class Nginx:
-    """nginx in the foreground with a config rendered from infra/nginx."""
-
-    def __init__(self, run_dir: Path, settings: dict[str, str]) -> None:
-        render = _render_module()
-        render.render(run_dir, settings)
-        self.command = [str(NGINX), *render.nginx_command(run_dir)[1:]]
-        self.log_path = run_dir / "nginx.log"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self, url: str) -> Nginx:
-        self._log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(self.command, stdout=self._log, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
-
-        def up() -> bool:
-            assert self.proc is not None
-            if self.proc.poll() is not None:
-                raise AssertionError(f"nginx exited with {self.proc.returncode}:\n"
-                                     + self.log_path.read_text()[-3000:])
-            return requests.get(url, timeout=2).status_code == 200
-
-        wait_until(up, 30, f"nginx at {url}")
-        return self
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=10)
-        if getattr(self, "_log", None):
-            self._log.close()
 
 
 # --- the stack --------------------------------------------------------------------------------
@@ -216,13 +166,10 @@ class BrowserStack:
         self._start("lookout_producer", None, PRODUCER_URL=self.ingest_url,
                     PRODUCER_INTERVAL_S="2")
         run_dir = self.log_dir / "nginx"
-        self.nginx = Nginx(run_dir, {
-            "HTTP_PORT": str(p["http"]),
-            "INGEST_SERVERS": f"server 127.0.0.1:{p['ingest']};",
-            "QUERY_SERVERS": f"server 127.0.0.1:{p['query']};",
-            "ALERTS_SERVERS": f"server 127.0.0.1:{p['alerts']};",
-            "FRONTEND_ROOT": str(frontend_dist.resolve()),
-        }).start(self.base_url + "/")
+        self.nginx = Nginx(run_dir, ingest=[f"127.0.0.1:{p['ingest']}"],
+                           query=[f"127.0.0.1:{p['query']}"],
+                           alerts=[f"127.0.0.1:{p['alerts']}"],
+                           frontend_root=frontend_dist.resolve(), port=p["http"]).start()
         return self
 
     def close(self) -> None:
