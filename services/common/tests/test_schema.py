@@ -26,7 +26,7 @@ def test_migrate_twice_changes_nothing(fresh_database_url):
     first = tables(fresh_database_url)
     assert migrate(settings) is StorageMode.POSTGRES
     assert tables(fresh_database_url) == first
-    assert first[0] == [("0007",)]
+    assert first[0] == [("0008",)]
     assert {"series", "samples", "samples_1m", "samples_1h", "ingested_messages",
             "rollup_invalidations", "lookout_meta"} <= set(first[1])
 
@@ -56,4 +56,4 @@ def test_concurrent_migrations_do_not_race(fresh_database_url):
     for out, err, code in results:
         assert code == 0, err
         assert "schema is up to date (storage mode: postgres)" in out
-    assert tables(fresh_database_url)[0] == [("0007",)]
+    assert tables(fresh_database_url)[0] == [("0008",)]

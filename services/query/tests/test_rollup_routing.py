@@ -39,6 +39,12 @@ MINUTE_QUERIES = [
     "present_over_time(cpu[5m])",
     "sum by (host) (avg_over_time(cpu[5m] offset 1h))",
     "avg_over_time(gappy[5m])",
+    "rate(requests[5m])",
+    "increase(requests[10m])",
+    "sum by (host) (rate(requests[5m]))",
+    "delta(cpu[5m])",
+    "rate(gappy[5m])",  # off the grid, with gaps and a "reset" at nearly every sample
+    "increase(requests[1m])",  # windows of a single bucket and the edge sample
 ]
 HOUR_QUERIES = [
     "avg_over_time(cpu[1h])",
@@ -51,6 +57,10 @@ HOUR_QUERIES = [
     "sum by (host) (avg_over_time(cpu[1h] offset 1h))",
     "avg_over_time(gappy[2h])",
     "avg_over_time(cpu[5m])",  # a window shorter than an hour: the 1-minute rollup
+    "rate(requests[1h])",
+    "increase(requests[3h])",
+    "delta(cpu[2h])",
+    "rate(gappy[2h])",
 ]
 
 
@@ -93,6 +103,16 @@ def dataset() -> list[Sample]:
             value = float(rng.integers(0, 1000)) / 8
             if host == "b" and i % 997 == 500:
                 value = STALE_NAN  # a marker now and then: rollups and windows skip it
+            samples.append(Sample(key, t, value))
+    for host in ("a", "b"):
+        # A counter on the minute grid that resets now and then — at a bucket's first
+        # sample, inside a bucket, and on the sample at a window's end.
+        key, total = SeriesKey("requests", (("host", host),)), 0.0
+        for i, t in enumerate(range(T0, T_END, 10_000)):
+            total += float(rng.integers(0, 20))
+            if i % 397 == 0 or (host == "b" and i % 1201 == 6):
+                total = float(rng.integers(0, 3))
+            value = STALE_NAN if host == "a" and i % 1499 == 700 else total
             samples.append(Sample(key, t, value))
     gappy = SeriesKey("gappy", (("host", "a"),))
     for t in range(T0 + 7_000, T_END, 37_000):  # off the minute grid, with gaps
@@ -152,9 +172,9 @@ def test_misaligned_steps_and_counters_read_raw(storage):
     engine = Engine(recording)
     start = T0 + 3 * HOUR + 30_000  # steps off the minute grid
     engine.range("avg_over_time(cpu[5m])", start, start + 10 * HOUR, MINUTE)
-    engine.range("rate(cpu[5m])", T0 + 3 * HOUR, T0 + 13 * HOUR, MINUTE)  # not decomposable
+    engine.range("irate(requests[5m])", T0 + 3 * HOUR, T0 + 13 * HOUR, MINUTE)  # not decomposable
     engine.range("avg_over_time(cpu[5m])", T0 + 3 * HOUR, T0 + 3 * HOUR + 50 * MINUTE, MINUTE)
-    assert recording.rollup_reads == []  # misaligned, a counter function, a short read
+    assert recording.rollup_reads == []  # misaligned, irate, a short read
 
 
 def test_steps_behind_the_maintenance_loop_are_answered_raw(storage):

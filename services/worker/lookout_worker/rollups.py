@@ -1,5 +1,6 @@
-"""The 1-minute and 1-hour rollups: min, max, sum, count, first and last per series and
-bucket, over real samples only (staleness markers are left out; an ordinary NaN stays in).
+"""The 1-minute and 1-hour rollups: min, max, sum, count, first, last and the counter
+correction (migration 0008) per series and bucket, over real samples only (staleness
+markers are left out; an ordinary NaN stays in).
 
 TimescaleDB keeps them as hierarchical continuous aggregates refreshed by policies.
 Plain PostgreSQL has tables of the same shape that ``PlainRollups.catch_up``
@@ -18,47 +19,46 @@ from datetime import datetime, timedelta
 import psycopg2.errors
 import psycopg2.extensions
 
+from lookout_common.db.rollup_rebuild import REAL_SAMPLE
+
 log = logging.getLogger(__name__)
 
 TAKE_INVALIDATIONS_SQL = "DELETE FROM rollup_invalidations RETURNING lo, hi"
 
-# A raw SQL fragment: true for every sample but a staleness marker, the NaN with bit
-# pattern 0x7ff0000000000002 (float8 storage keeps a NaN's bits; the same test is in the
-# TimescaleDB continuous aggregate's definition, migration 0004).
-REAL_SAMPLE = r"float8send(value) <> '\x7ff0000000000002'::bytea"
-
 RECOMPUTE_1M_SQL = f"""
 INSERT INTO samples_1m (bucket, series_id, min, max, sum, count, first, first_time,
-                        last, last_time)
+                        last, last_time, correction)
 SELECT date_bin(interval '1 minute', time, timestamptz 'epoch') AS bucket,
        series_id, min(value), max(value), sum(value), count(*),
        (array_agg(value ORDER BY time ASC))[1], min(time),
-       (array_agg(value ORDER BY time DESC))[1], max(time)
+       (array_agg(value ORDER BY time DESC))[1], max(time),
+       lookout_counter_correction(value ORDER BY time)
 FROM samples
 WHERE time >= %(lo)s AND time < %(hi)s AND {REAL_SAMPLE}
 GROUP BY 1, 2
 ON CONFLICT (series_id, bucket) DO UPDATE SET
     min = EXCLUDED.min, max = EXCLUDED.max, sum = EXCLUDED.sum, count = EXCLUDED.count,
     first = EXCLUDED.first, first_time = EXCLUDED.first_time,
-    last = EXCLUDED.last, last_time = EXCLUDED.last_time
+    last = EXCLUDED.last, last_time = EXCLUDED.last_time, correction = EXCLUDED.correction
 """
 
 # A minute rolled up before migration 0004 and past raw retention has no first (NULL):
 # the hour's first is then the earliest one known, as TimescaleDB's first() gives.
 RECOMPUTE_1H_SQL = """
 INSERT INTO samples_1h (bucket, series_id, min, max, sum, count, first, first_time,
-                        last, last_time)
+                        last, last_time, correction)
 SELECT date_bin(interval '1 hour', bucket, timestamptz 'epoch') AS bucket,
        series_id, min(min), max(max), sum(sum), sum(count)::bigint,
        (array_agg(first ORDER BY first_time ASC))[1], min(first_time),
-       (array_agg(last ORDER BY last_time DESC))[1], max(last_time)
+       (array_agg(last ORDER BY last_time DESC))[1], max(last_time),
+       lookout_counter_correction_merge(first, last, correction ORDER BY bucket)
 FROM samples_1m
 WHERE bucket >= %(lo)s AND bucket < %(hi)s
 GROUP BY 1, 2
 ON CONFLICT (series_id, bucket) DO UPDATE SET
     min = EXCLUDED.min, max = EXCLUDED.max, sum = EXCLUDED.sum, count = EXCLUDED.count,
     first = EXCLUDED.first, first_time = EXCLUDED.first_time,
-    last = EXCLUDED.last, last_time = EXCLUDED.last_time
+    last = EXCLUDED.last, last_time = EXCLUDED.last_time, correction = EXCLUDED.correction
 """
 
 REFRESH_SQL = "CALL refresh_continuous_aggregate(%s, %s, %s)"

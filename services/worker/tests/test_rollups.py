@@ -1,7 +1,9 @@
 """Both storage modes give identical 1-minute and 1-hour rollups for the same data,
 late samples included, and both equal what the raw samples say: staleness markers left
-out, ordinary NaNs kept, also for rollups computed before migration 0004."""
+out, ordinary NaNs kept, counter corrections as Prometheus counts them, also for rollups
+computed before migrations 0004 and 0008."""
 
+import itertools
 import math
 import random
 import struct
@@ -65,9 +67,16 @@ def canonical(value: float) -> float | str:
     return "NaN" if math.isnan(value) else value
 
 
+def counter_correction(values: list[float]) -> float:
+    """Prometheus's counter correction of consecutive samples: the value before each
+    drop, summed (a pair with a NaN is no drop)."""
+    return sum(prev for prev, cur in itertools.pairwise(values) if cur < prev)
+
+
 def expected(samples: list[Sample], bucket_ms: int) -> dict:
     """What a rollup row must hold, computed from the raw samples with PostgreSQL's float8
-    semantics: min, max, sum, count, first (bits), first_time, last (bits), last_time."""
+    semantics: min, max, sum, count, first (bits), first_time, last (bits), last_time,
+    counter correction."""
     groups = defaultdict(list)
     for s in samples:
         if bits(s.value) != STALE_BITS:
@@ -84,6 +93,7 @@ def expected(samples: list[Sample], bucket_ms: int) -> dict:
             len(values),
             bits(group[0].value), group[0].timestamp_ms,
             bits(group[-1].value), group[-1].timestamp_ms,
+            counter_correction(values),
         )
     return out
 
@@ -98,14 +108,15 @@ def read_rollup(url: str, table: str) -> dict:
                 SELECT (extract(epoch FROM r.bucket) * 1000)::bigint, s.labels->>'service',
                        r.min, r.max, r.sum, r.count,
                        float8send(r.first), (extract(epoch FROM r.first_time) * 1000)::bigint,
-                       float8send(r.last), (extract(epoch FROM r.last_time) * 1000)::bigint
+                       float8send(r.last), (extract(epoch FROM r.last_time) * 1000)::bigint,
+                       r.correction
                 FROM {table} r JOIN series s ON s.id = r.series_id""")
             return {
                 (bucket, service): (canonical(mn), canonical(mx), canonical(sm), int(count),
                                     first and int.from_bytes(first, "big"), first_time,
-                                    int.from_bytes(last, "big"), last_time)
-                for bucket, service, mn, mx, sm, count, first, first_time, last, last_time
-                in cur.fetchall()
+                                    int.from_bytes(last, "big"), last_time, correction)
+                for bucket, service, mn, mx, sm, count, first, first_time, last, last_time,
+                correction in cur.fetchall()
             }
     finally:
         conn.close()
@@ -156,6 +167,9 @@ def test_rollups_identical_in_both_modes(servers, database_url_factory):
     want_1m = expected(on_time + late, MINUTE_MS)
     want_1h = expected(on_time + late, HOUR_MS)
     assert len(want_1h) == 3 * len(SERIES)
+    # Drops inside minutes and between them: the hours' corrections hold both.
+    assert all(v[8] > 0 for v in want_1h.values())
+    assert sum(v[8] for v in want_1h.values()) > sum(v[8] for v in want_1m.values())
 
     plain_url = database_url_factory()
     load_and_roll_up(plain_url, StorageMode.POSTGRES)
@@ -275,7 +289,8 @@ def read_0003_rollup(url: str, table: str) -> dict:
                        float8send(r.last), (extract(epoch FROM r.last_time) * 1000)::bigint
                 FROM {table} r JOIN series s ON s.id = r.series_id""")
             return {(bucket, service): (canonical(mn), canonical(mx), canonical(sm), int(count),
-                                        None, None, int.from_bytes(last, "big"), last_time)
+                                        None, None, int.from_bytes(last, "big"), last_time,
+                                        None)
                     for bucket, service, mn, mx, sm, count, last, last_time in cur.fetchall()}
     finally:
         conn.close()

@@ -379,7 +379,7 @@ class _Evaluation:
             return None
         read = select_rollup(list(selector.matchers), bucket,
                              int(ends.min()) - node.range_ms, int(ends.max()))
-        if not rollups.exact(read.series):
+        if not rollups.exact(read.series, name):
             return None  # not exactly summable: raw samples answer
         current = rollups.current_steps(read.pending, ends, node.range_ms, bucket)
         if not current.any():

@@ -153,7 +153,9 @@ class RollupSeries:
     ``bucket`` is each bucket's start (unix ms, ascending); per bucket, ``min`` ``max``
     ``sum`` ``count`` summarise its samples, ``first``/``first_time`` and
     ``last``/``last_time`` are its earliest and latest sample (time in unix ms;
-    ``first_time`` is ``UNKNOWN_TIME`` where the first sample is not known).
+    ``first_time`` is ``UNKNOWN_TIME`` where the first sample is not known);
+    ``correction`` is the sum of the values just before each counter reset among the
+    bucket's samples (NaN where not known).
     Staleness markers are not part of any bucket.
     """
 
@@ -167,6 +169,7 @@ class RollupSeries:
     last_time: np.ndarray  # int64
     first: np.ndarray
     first_time: np.ndarray  # int64
+    correction: np.ndarray
 
 
 @dataclass

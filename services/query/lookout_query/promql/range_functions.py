@@ -10,6 +10,7 @@ time. Formulas follow Prometheus 2.42's ``promql/functions.go`` semantics.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -210,22 +211,45 @@ def _extrapolated(t, v, lo, hi, ends, range_ms, is_counter: bool, is_rate: bool)
         return values, present
     idx = np.nonzero(present)[0]
     first_i, last_i = lo[idx], hi[idx] - 1
-    first_v, last_v = v[first_i], v[last_i]
-    result = last_v - first_v
+    correction = _reset_correction(v, lo[idx], hi[idx]) if is_counter else 0.0
+    values[idx] = extrapolate(
+        WindowEnds(t[first_i], v[first_i], t[last_i], v[last_i], n[idx], correction),
+        ends[idx], range_ms, is_counter, is_rate)
+    return values, present
+
+
+@dataclass
+class WindowEnds:
+    """What ``rate``, ``increase`` and ``delta`` need of each window (of at least two
+    samples): its first and last sample, how many samples it holds and, for counters,
+    the sum of the values just before each reset in it."""
+
+    first_t: np.ndarray  # ms
+    first_v: np.ndarray
+    last_t: np.ndarray
+    last_v: np.ndarray
+    count: np.ndarray
+    correction: np.ndarray | float
+
+
+def extrapolate(w: WindowEnds, ends: np.ndarray, range_ms: int, is_counter: bool,
+                is_rate: bool) -> np.ndarray:
+    """Prometheus's extrapolated rate/increase/delta of windows ``[end - range, end]``."""
+    result = w.last_v - w.first_v
     if is_counter:
-        result = result + _reset_correction(v, lo[idx], hi[idx])
-    range_start = (ends[idx] - range_ms).astype(np.float64)
-    range_end = ends[idx].astype(np.float64)
-    first_t = t[first_i].astype(np.float64)
-    last_t = t[last_i].astype(np.float64)
+        result = result + w.correction
+    range_start = (ends - range_ms).astype(np.float64)
+    range_end = ends.astype(np.float64)
+    first_t = w.first_t.astype(np.float64)
+    last_t = w.last_t.astype(np.float64)
     to_start = (first_t - range_start) / 1000
     to_end = (range_end - last_t) / 1000
     sampled = (last_t - first_t) / 1000
-    average = sampled / (n[idx] - 1)
+    average = sampled / (w.count - 1)
     with np.errstate(invalid="ignore", divide="ignore"):
         if is_counter:
-            to_zero = sampled * (first_v / result)
-            clamp = (result > 0) & (first_v >= 0) & (to_zero < to_start)
+            to_zero = sampled * (w.first_v / result)
+            clamp = (result > 0) & (w.first_v >= 0) & (to_zero < to_start)
             to_start = np.where(clamp, to_zero, to_start)
         threshold = average * 1.1
         interval = sampled.copy()
@@ -234,8 +258,7 @@ def _extrapolated(t, v, lo, hi, ends, range_ms, is_counter: bool, is_rate: bool)
         factor = interval / sampled
         if is_rate:
             factor = factor / (range_ms / 1000)
-        values[idx] = result * factor
-    return values, present
+        return result * factor
 
 
 def rate(t, v, lo, hi, ends, step_times, args, range_ms=0) -> Result:

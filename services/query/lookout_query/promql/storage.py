@@ -74,7 +74,7 @@ SAMPLE_ROW = _row_dtype([("series_id", ">i4"), ("time", ">i8"), ("value", ">f8")
 ROLLUP_ROW = _row_dtype([
     ("series_id", ">i4"), ("bucket", ">i8"), ("min", ">f8"), ("max", ">f8"), ("sum", ">f8"),
     ("count", ">i8"), ("last", ">f8"), ("last_time", ">i8"), ("first", ">f8"),
-    ("first_time", ">i8"),
+    ("first_time", ">i8"), ("correction", ">f8"),
 ])
 
 
@@ -360,7 +360,7 @@ ROLLUP_COPY_SQL = """
 COPY (
     SELECT series_id, bucket, min::float8, max::float8, sum::float8, count::int8,
            last::float8, last_time, coalesce(first::float8, 'NaN'),
-           coalesce(first_time, '-infinity')
+           coalesce(first_time, '-infinity'), coalesce(correction, 'NaN')
     FROM {table}
     WHERE series_id = ANY(%s::integer[]) AND bucket >= %s AND bucket <= %s AND count > 0
     ORDER BY series_id, bucket
@@ -452,7 +452,7 @@ class PostgresQuerier:
                                    pg_time_to_unix_ms(rows["first_time"])),
             "count": rows["count"].astype(np.int64),
             **{name: native_float64(rows[name]) for name in ("min", "max", "sum", "last",
-                                                               "first")},
+                                                               "first", "correction")},
         }
         out = [RollupSeries(labels=found[int(ids[lo])],
                             **{name: column[lo:hi] for name, column in columns.items()})
