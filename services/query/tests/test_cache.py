@@ -18,7 +18,15 @@ from lookout_common.db.schema import migrate
 from lookout_common.series import Sample, SeriesKey
 from lookout_common.settings import StorageMode
 from lookout_query.app import create_app
-from lookout_query.cache import CachedRange, CachePolicy, depends_on_range, query_identity
+from lookout_query.cache import (
+    COMPRESS_OVER_BYTES,
+    COMPRESSED,
+    LARGEST_COMPRESSION,
+    CachedRange,
+    CachePolicy,
+    depends_on_range,
+    query_identity,
+)
 from lookout_query.encoding import PROMETHEUS, SeriesPoints
 from lookout_query.params import RangeQuery
 from lookout_query.promql import ast
@@ -206,14 +214,30 @@ def test_the_two_apis_keep_their_own_entries(make_client):
 
 
 def test_results_over_the_size_cap_are_not_cached(make_client, redis_client, redis_key_prefix):
-    client = make_client(query_cache_max_bytes=2000)
+    client = make_client(query_cache_max_bytes=600)
     oversized = counter("query_cache_oversized_total")
     big = query_range(client, "temperature", OLD_S, OLD_S + 3600, 10)
-    assert len(big) > 2000
+    assert len(big) > 600 * LARGEST_COMPRESSION  # not even packed
     assert counter("query_cache_oversized_total") == oversized + 1
+    # Packed and compressed, then still over the cap.
+    query_range(client, "temperature", OLD_S, OLD_S + 600, 10)
+    assert counter("query_cache_oversized_total") == oversized + 2
     assert keys(redis_client, redis_key_prefix) == []
     query_range(client, "temperature", OLD_S, OLD_S + 60, 30)  # small: kept
     assert len(keys(redis_client, redis_key_prefix)) == 1
+
+
+def test_large_answers_are_stored_compressed_and_served_alike(make_client, redis_client,
+                                                             redis_key_prefix):
+    client = make_client()
+    fresh = query_range(client, "temperature", OLD_S, OLD_S + 3 * 3600, 5)
+    (key,) = keys(redis_client, redis_key_prefix)
+    stored = redis_client.get(key)
+    assert len(fresh) > COMPRESS_OVER_BYTES
+    assert stored[:1] == COMPRESSED and len(stored) < 0.75 * len(fresh)
+    hits = counter("query_cache_hits_total")
+    assert query_range(client, "temperature", OLD_S, OLD_S + 3 * 3600, 5) == fresh
+    assert counter("query_cache_hits_total") == hits + 1
 
 
 def test_redis_down_answers_uncached_and_quickly(make_client):
