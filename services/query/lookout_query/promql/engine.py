@@ -385,13 +385,10 @@ class _Evaluation:
         if not current.any():
             return None
         self._count_samples(sum(len(s.bucket) for s in read.series))
-        n = len(steps)
         found = read.series
-        labels, values, present = [], np.empty((len(found), n)), np.zeros((len(found), n), bool)
-        for row, s in enumerate(found):
-            values[row], present[row] = rollups.evaluate(name, s, bucket, node.range_ms, ends)
-            present[row] &= current
-            labels.append(s.labels if name in KEEPS_NAME else drop_name(s.labels))
+        values, present = rollups.evaluate(name, found, bucket, node.range_ms, ends)
+        present &= current
+        labels = [s.labels if name in KEEPS_NAME else drop_name(s.labels) for s in found]
         out = merge_same_labels(labels, values, present)
         if not current.all():
             behind = np.nonzero(~current)[0]

@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from .model import UNKNOWN_TIME, RollupSeries
-from .range_functions import Result, WindowEnds, extrapolate, window_chunks
+from .range_functions import Result, WindowEnds, extrapolate
 
 BUCKETS_MS = (3_600_000, 60_000)  # widest first
 # rate, increase, delta: (is_counter, is_rate), as range_functions computes them.
@@ -68,93 +68,164 @@ def current_steps(pending: list[tuple[int, int]], ends: np.ndarray, range_ms: in
     return ok
 
 
-def evaluate(function: str, s: RollupSeries, bucket_ms: int, range_ms: int,
+# Series are evaluated together on a grid of (series, bucket) cells, a bounded number of
+# cells at a time.
+GRID_CELLS = 250_000
+
+
+def evaluate(function: str, series: list[RollupSeries], bucket_ms: int, range_ms: int,
              ends: np.ndarray) -> Result:
-    lo = np.searchsorted(s.bucket, ends - range_ms, side="left")
-    hi = np.searchsorted(s.bucket, ends - bucket_ms, side="right")
-    edge_at = np.searchsorted(s.bucket, ends, side="left")
-    clipped = np.minimum(edge_at, len(s.bucket) - 1)
-    edge = (edge_at < len(s.bucket)) & (s.bucket[clipped] == ends) & (s.first_time[clipped] == ends)
-    edge_value = np.where(edge, s.first[clipped], np.nan)
-
-    counts_before = np.concatenate(([0], np.cumsum(s.count)))
-    count = (counts_before[hi] - counts_before[lo]) + edge
-    present = count > 0
-    if function in EXTRAPOLATED:
-        return _extrapolated(function, s, lo, hi, edge, edge_value, count, range_ms, ends)
-    if function == "count_over_time":
-        return count.astype(np.float64), present
-    if function == "present_over_time":
-        return np.ones(len(ends)), present
-    if function == "last_over_time":
-        interior_last = np.where(hi > lo, s.last[np.maximum(hi - 1, 0)], np.nan)
-        return np.where(edge, edge_value, interior_last), present
-
-    def gather(column: np.ndarray, reduce: str) -> np.ndarray:
-        return _gather(column, lo, hi, reduce)
-
-    if function in ("sum_over_time", "avg_over_time"):
-        total = gather(s.sum, "sum")
-        total = np.where(hi > lo, total, 0.0) + np.where(edge, edge_value, 0.0)
-        if function == "sum_over_time":
-            return total, present
-        return total / np.maximum(count, 1), present
-    if function == "min_over_time":
-        return np.fmin(gather(s.min, "min"), edge_value), present
-    if function == "max_over_time":
-        return np.fmax(gather(s.max, "max"), edge_value), present
-    raise ValueError(f"{function} is not computed from rollups")
-
-
-def _gather(column: np.ndarray, lo: np.ndarray, hi: np.ndarray, reduce: str) -> np.ndarray:
-    """Per window, ``column[lo:hi]`` summed, or its least or greatest value."""
-    out = np.full(len(lo), np.nan)
-    for sl, idx, mask in window_chunks(lo, hi):
-        w = column[idx]
-        if reduce == "sum":
-            out[sl] = np.where(mask, w, 0.0).sum(axis=1)
-        elif reduce == "min":
-            out[sl] = np.fmin.reduce(np.where(mask, w, np.nan), axis=1)
-        else:
-            out[sl] = np.fmax.reduce(np.where(mask, w, np.nan), axis=1)
-    return out
-
-
-def _sum(column: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """Per window, ``column[lo:hi]`` summed (no work where the column is all zeros, as a
-    counter's corrections mostly are)."""
-    if not column.any():
-        return np.zeros(len(lo))
-    return _gather(column, lo, hi, "sum")
-
-
-def _extrapolated(function: str, s: RollupSeries, lo: np.ndarray, hi: np.ndarray,
-                  edge: np.ndarray, edge_value: np.ndarray, count: np.ndarray,
-                  range_ms: int, ends: np.ndarray) -> Result:
-    is_counter, is_rate = EXTRAPOLATED[function]
-    present = count >= 2  # a rate needs two samples
-    values = np.full(len(ends), np.nan)
-    if not present.any():
+    """``function`` over ``[e - range_ms, e]`` at every ``e`` in ``ends`` (all multiples of
+    ``bucket_ms``, as ``choose_bucket`` ensures) for every series: ``(values, present)``,
+    one row per series."""
+    values = np.full((len(series), len(ends)), np.nan)
+    present = np.zeros((len(series), len(ends)), dtype=bool)
+    if not len(series) or not len(ends):
         return values, present
-    i = np.nonzero(present)[0]
-    lo, hi, edge, edge_value, ends = lo[i], hi[i], edge[i], edge_value[i], ends[i]
-    inside = hi > lo  # else the window holds the edge sample only
-    first_row, last_row = np.minimum(lo, len(s.bucket) - 1), np.maximum(hi - 1, 0)
-    first_t = np.where(inside, s.first_time[first_row], ends)
-    first_v = np.where(inside, s.first[first_row], edge_value)
-    last_t = np.where(edge, ends, s.last_time[last_row])
-    last_v = np.where(edge, edge_value, s.last[last_row])
-    correction: np.ndarray | float = 0.0
-    if is_counter:
-        # A reset between consecutive buckets: the later one starts below the earlier's end.
-        previous_last = np.concatenate(([np.nan], s.last[:-1]))
-        between = np.where(s.first < previous_last, previous_last, 0.0)
-        # Row lo's "between" looks outside the window: only rows lo+1 .. hi-1 count.
-        correction = _sum(s.correction, lo, hi) + _sum(between, np.minimum(lo + 1, hi), hi)
-        # The edge sample follows the last bucket.
-        last_inside = s.last[last_row]
-        correction = np.where(inside, correction, 0.0)
-        correction += np.where(edge & inside & (edge_value < last_inside), last_inside, 0.0)
-    values[i] = extrapolate(WindowEnds(first_t, first_v, last_t, last_v, count[i], correction),
-                            ends, range_ms, is_counter, is_rate)
+    width = range_ms // bucket_ms
+    origin = int(ends.min()) - range_ms  # grid cell 0 is the bucket starting here
+    cells = (int(ends.max()) - origin) // bucket_ms + 1  # up to the bucket starting at e
+    end_cell = (ends - origin) // bucket_ms
+    per_chunk = max(1, GRID_CELLS // cells)
+    for lo in range(0, len(series), per_chunk):
+        grid = Grid(series[lo:lo + per_chunk], origin, bucket_ms, cells)
+        rows = slice(lo, lo + len(grid.count))
+        values[rows], present[rows] = grid.evaluate(function, width, end_cell, ends, range_ms)
     return values, present
+
+
+class Grid:
+    """Some series' buckets laid out on a grid of cells: row = series, column = bucket
+    ``origin + column · bucket_ms``; a cell without a bucket has count 0."""
+
+    def __init__(self, series: list[RollupSeries], origin: int, bucket_ms: int,
+                 cells: int) -> None:
+        shape = (len(series), cells)
+        self.series = series
+        row = np.repeat(np.arange(len(series)), [len(s.bucket) for s in series])
+        column = (np.concatenate([s.bucket for s in series]) - origin) // bucket_ms
+        self.flat = row * cells + column  # each bucket's cell in the flattened grid
+        self.count = self._cells("count", np.zeros(shape, dtype=np.int64))
+        self.shape = shape
+
+    def _cells(self, name: str, out: np.ndarray) -> np.ndarray:
+        out.ravel()[self.flat] = np.concatenate([getattr(s, name) for s in self.series])
+        return out
+
+    def column_of(self, name: str, fill: float = np.nan) -> np.ndarray:
+        dtype = np.int64 if name.endswith("_time") else np.float64
+        return self._cells(name, np.full(self.shape, fill, dtype=dtype))
+
+    def evaluate(self, function: str, width: int, end_cell: np.ndarray, ends: np.ndarray,
+                 range_ms: int) -> Result:
+        first_cell = end_cell - width  # the window: cells first_cell .. end_cell - 1
+        # The sample at e itself: the first sample of the bucket starting at e.
+        first = self.column_of("first")
+        edge = (self.count[:, end_cell] > 0) & (
+            self.column_of("first_time", UNKNOWN_TIME)[:, end_cell] == ends)
+        edge_value = np.where(edge, first[:, end_cell], np.nan)
+        counts_before = np.concatenate(
+            (np.zeros((self.shape[0], 1), dtype=np.int64), np.cumsum(self.count, axis=1)),
+            axis=1)
+        inside = counts_before[:, end_cell] - counts_before[:, first_cell]
+        count = inside + edge
+        present = count > 0
+        if function == "count_over_time":
+            return count.astype(np.float64), present
+        if function == "present_over_time":
+            return np.ones(count.shape), present
+        filled = self.count > 0
+        # Per cell, the nearest cell with a bucket at or before it (-1: none).
+        cell_index = np.arange(self.shape[1])
+        previous = np.maximum.accumulate(np.where(filled, cell_index, -1), axis=1)
+        last_cell = previous[:, end_cell - 1]  # the window's last bucket, if >= first_cell
+        has_inside = inside > 0
+        if function == "last_over_time":
+            last = np.take_along_axis(self.column_of("last"), np.maximum(last_cell, 0), axis=1)
+            return np.where(edge, edge_value, np.where(has_inside, last, np.nan)), present
+        if function in EXTRAPOLATED:
+            return self._extrapolated(function, width, first_cell, end_cell, ends, range_ms,
+                                      first, filled, previous, last_cell, has_inside, edge,
+                                      edge_value, count)
+        if function in ("sum_over_time", "avg_over_time"):
+            total = np.where(has_inside, self._window(self.column_of("sum", 0.0), width,
+                                                      first_cell, "sum"), 0.0)
+            total += np.where(edge, edge_value, 0.0)
+            if function == "sum_over_time":
+                return total, present
+            return total / np.maximum(count, 1), present
+        if function == "min_over_time":
+            return np.fmin(self._window(self.column_of("min"), width, first_cell, "min"),
+                           edge_value), present
+        if function == "max_over_time":
+            return np.fmax(self._window(self.column_of("max"), width, first_cell, "max"),
+                           edge_value), present
+        raise ValueError(f"{function} is not computed from rollups")
+
+    @staticmethod
+    def _window(column: np.ndarray, width: int, first_cell: np.ndarray,
+                reduce: str) -> np.ndarray:
+        """Per row and window of ``width`` cells starting at each ``first_cell``: the
+        cells summed (empty ones hold 0) or their least / greatest value (empty: NaN)."""
+        # Every window position is reduced (a view: nothing is copied), then the ones
+        # the steps need are picked.
+        windows = np.lib.stride_tricks.sliding_window_view(column, width, axis=1)
+        if reduce == "sum":
+            reduced = windows.sum(axis=2)
+        elif reduce == "min":
+            reduced = np.fmin.reduce(windows, axis=2)
+        else:
+            reduced = np.fmax.reduce(windows, axis=2)
+        return reduced[:, first_cell]
+
+    def _extrapolated(self, function: str, width: int, first_cell: np.ndarray,
+                      end_cell: np.ndarray, ends: np.ndarray, range_ms: int,
+                      first: np.ndarray, filled: np.ndarray, previous: np.ndarray,
+                      last_cell: np.ndarray, has_inside: np.ndarray, edge: np.ndarray,
+                      edge_value: np.ndarray, count: np.ndarray) -> Result:
+        is_counter, is_rate = EXTRAPOLATED[function]
+        present = count >= 2  # a rate needs two samples
+        if not present.any():
+            return np.full(count.shape, np.nan), present
+        cells = self.shape[1]
+        # Per cell, the nearest cell with a bucket at or after it (cells: none).
+        following = np.minimum.accumulate(
+            np.where(filled, np.arange(cells), cells)[:, ::-1], axis=1)[:, ::-1]
+        window_first = np.minimum(following[:, first_cell], cells - 1)
+        window_last = np.maximum(last_cell, 0)
+        last = self.column_of("last")
+        first_time = self.column_of("first_time", UNKNOWN_TIME)
+        at_end = np.broadcast_to(ends, count.shape)
+        first_t = np.where(has_inside, np.take_along_axis(first_time, window_first, axis=1),
+                           at_end)
+        first_v = np.where(has_inside, np.take_along_axis(first, window_first, axis=1),
+                           edge_value)
+        last_inside = np.take_along_axis(last, window_last, axis=1)
+        last_t = np.where(edge, at_end,
+                          np.take_along_axis(self.column_of("last_time", UNKNOWN_TIME),
+                                             window_last, axis=1))
+        last_v = np.where(edge, edge_value, last_inside)
+        correction: np.ndarray | float = 0.0
+        if is_counter:
+            # A reset between consecutive buckets: the later one starts below the earlier's
+            # end. Cell i's term looks back to the bucket before it, which for the window's
+            # first bucket lies outside the window: that term is taken off again.
+            before = np.concatenate((np.full((self.shape[0], 1), -1), previous[:, :-1]), axis=1)
+            previous_last = np.where(before >= 0,
+                                     np.take_along_axis(last, np.maximum(before, 0), axis=1),
+                                     np.nan)
+            between = np.where(filled & (first < previous_last), previous_last, 0.0)
+            terms = self.column_of("correction", 0.0) + between
+            correction = np.zeros(count.shape)
+            if terms.any():
+                correction = (self._window(terms, width, first_cell, "sum")
+                              - np.take_along_axis(between, window_first, axis=1))
+            correction = np.where(has_inside, correction, 0.0)
+            correction += np.where(edge & has_inside & (edge_value < last_inside),
+                                   last_inside, 0.0)
+        # Computed everywhere (cells with fewer than two samples give NaN or nonsense, and
+        # are not present), which is cheaper than picking the present cells first.
+        with np.errstate(invalid="ignore", divide="ignore"):
+            values = extrapolate(WindowEnds(first_t, first_v, last_t, last_v, count, correction),
+                                 at_end, range_ms, is_counter, is_rate)
+        return np.where(present, values, np.nan), present
