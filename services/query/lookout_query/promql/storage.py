@@ -303,6 +303,10 @@ def series_labels(metric: str, labels: dict[str, str]) -> Labels:
 
 HAS_SAMPLES_SQL = """EXISTS (
     SELECT 1 FROM samples x WHERE x.series_id = s.id AND x.time >= %s AND x.time <= %s)"""
+# Rollup reads first match series without asking whether they have buckets in the window
+# (an EXISTS per series on a continuous aggregate's view costs more than the read): the
+# read itself tells. Up to this many times the series limit; beyond, the EXISTS is asked.
+ROLLUP_UNCHECKED_SERIES_FACTOR = 4
 ROLLUP_HAS_BUCKETS_SQL = """EXISTS (
     SELECT 1 FROM {table} x WHERE x.series_id = s.id AND x.bucket >= %s AND x.bucket <= %s
       AND x.count > 0)"""
@@ -363,7 +367,6 @@ COPY (
            coalesce(first_time, '-infinity'), coalesce(correction, 'NaN')
     FROM {table}
     WHERE series_id = ANY(%s::integer[]) AND bucket >= %s AND bucket <= %s AND count > 0
-    ORDER BY series_id, bucket
 ) TO STDOUT (FORMAT binary)
 """
 LABEL_NAMES_SQL = """
@@ -438,13 +441,25 @@ class PostgresQuerier:
         assert reach is not None
         with self._cursor(snapshot=True) as cur:
             pending = self._pending_rollups(cur, reach, start_ms, end_ms + bucket_ms)
-            found = self._matching_series(cur, series_condition([matchers]),
-                                          ROLLUP_HAS_BUCKETS_SQL.format(table=table), window)
+            condition = series_condition([matchers])
+            found = self._matching_series(
+                cur, condition, None, window, limited=False,
+                limit=self.max_series * ROLLUP_UNCHECKED_SERIES_FACTOR + 1)
+            if len(found) > self.max_series * ROLLUP_UNCHECKED_SERIES_FACTOR:
+                found = self._matching_series(cur, condition,
+                                              ROLLUP_HAS_BUCKETS_SQL.format(table=table), window)
             if not found:
                 return RollupRead([], pending)
             rows = self._copy_out(cur, ROLLUP_COPY_SQL.format(table=table),
                                   (list(found), *window), ROLLUP_ROW)
+        # PostgreSQL sends the rows in no particular order (sorting them there costs more
+        # than here): by series, then bucket.
+        if len(rows):
+            # One int64 key: series id above, bucket (in seconds from the first) below.
+            seconds = (rows["bucket"].astype(np.int64) - int(rows["bucket"].min())) // 1_000_000
+            rows = rows[np.argsort((rows["series_id"].astype(np.int64) << 32) | seconds)]
         ids = rows["series_id"]
+        self._check_series_count(sum(1 for _ in _runs(ids)))
         columns = {
             "bucket": pg_time_to_unix_ms(rows["bucket"]),
             "last_time": pg_time_to_unix_ms(rows["last_time"]),
@@ -557,15 +572,19 @@ class PostgresQuerier:
             cur.close()
             conn.close()  # back to the pool, which rolls the transaction back
 
-    def _matching_series(self, cur: Any, condition: SeriesCondition, has_data_sql: str,
-                         window: tuple[datetime, datetime], limited: bool = True,
-                         ) -> dict[int, Labels]:
-        """Ids and labels of the series ``condition`` selects that have data in ``window``;
-        more than ``max_series`` of them is ``QueryTooLarge`` when ``limited``."""
+    def _matching_series(self, cur: Any, condition: SeriesCondition,
+                         has_data_sql: str | None, window: tuple[datetime, datetime],
+                         limited: bool = True, limit: int | None = None) -> dict[int, Labels]:
+        """Ids and labels of the series ``condition`` selects that have data in ``window``
+        (``has_data_sql``; None: whether or not they have); more than ``max_series`` of
+        them is ``QueryTooLarge`` when ``limited``. ``limit``: at most this many rows."""
         # With a recheck to come, SQL's rows are a superset: the limit applies after it.
-        limit = self.max_series + 1 if limited and condition.recheck is None else None
-        cur.execute(MATCHING_SERIES_SQL.format(condition=condition.sql, has_data=has_data_sql),
-                    (*condition.params, *window, limit))
+        if limited and condition.recheck is None:
+            limit = self.max_series + 1
+        window_params = window if has_data_sql is not None else ()
+        cur.execute(MATCHING_SERIES_SQL.format(condition=condition.sql,
+                                               has_data=has_data_sql or "TRUE"),
+                    (*condition.params, *window_params, limit))
         found = {series_id: series_labels(metric, labels)
                  for series_id, metric, labels in cur.fetchall()
                  if condition.keeps(metric, labels)}
