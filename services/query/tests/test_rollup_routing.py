@@ -75,8 +75,8 @@ class RecordingQuerier:
         return self.inner.select(matchers, start_ms, end_ms)
 
     def select_rollup(self, matchers: Sequence[Matcher], bucket_ms: int, start_ms: int,
-                      end_ms: int) -> RollupRead:
-        read = self.inner.select_rollup(matchers, bucket_ms, start_ms, end_ms)
+                      end_ms: int, columns: Sequence[str]) -> RollupRead:
+        read = self.inner.select_rollup(matchers, bucket_ms, start_ms, end_ms, columns)
         self.rollup_reads.append((bucket_ms, read))
         return read
 

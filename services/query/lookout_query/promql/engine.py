@@ -378,7 +378,8 @@ class _Evaluation:
         if bucket is None or select_rollup is None:
             return None
         read = select_rollup(list(selector.matchers), bucket,
-                             int(ends.min()) - node.range_ms, int(ends.max()))
+                             int(ends.min()) - node.range_ms, int(ends.max()),
+                             rollups.COLUMNS.get(name, ()))
         if not rollups.exact(read.series, name):
             return None  # not exactly summable: raw samples answer
         current = rollups.current_steps(read.pending, ends, node.range_ms, bucket)

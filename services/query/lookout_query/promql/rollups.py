@@ -47,13 +47,21 @@ def choose_bucket(function: str, range_ms: int, ends: np.ndarray) -> int | None:
     return None
 
 
+# The columns each function reads besides bucket, count, sum, first and first_time.
+COLUMNS = {
+    "min_over_time": ("min",), "max_over_time": ("max",), "last_over_time": ("last",),
+    "rate": ("last", "last_time", "correction"), "increase": ("last", "last_time", "correction"),
+    "delta": ("last", "last_time"),
+}
+
+
 def exact(series: list[RollupSeries], function: str) -> bool:
-    """Every bucket's aggregates are finite, so summing and comparing them is exact, and
-    every bucket knows its first sample (and, for a counter function, its correction,
-    which rollups made before migration 0008 and past raw retention lack)."""
+    """Every bucket's samples are finite (its sum is: a NaN or infinite sample, or an
+    overflow, makes it not), so summing and comparing them is exact; every bucket knows
+    its first sample and, for a counter function, its correction (rollups made before
+    migration 0008 whose raw samples were past retention lack it)."""
     counter = EXTRAPOLATED.get(function, (False, False))[0]
-    return all(np.isfinite(s.sum).all() and np.isfinite(s.min).all()
-               and np.isfinite(s.max).all() and (s.first_time != UNKNOWN_TIME).all()
+    return all(np.isfinite(s.sum).all() and (s.first_time != UNKNOWN_TIME).all()
                and (not counter or np.isfinite(s.correction).all())
                for s in series)
 

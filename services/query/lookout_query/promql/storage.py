@@ -16,6 +16,7 @@ with one exact bit pattern, and must stay that NaN).
 
 from __future__ import annotations
 
+import functools
 import io
 import itertools
 import re
@@ -71,11 +72,23 @@ def _row_dtype(fields: Sequence[tuple[str, str]]) -> np.dtype:
 
 
 SAMPLE_ROW = _row_dtype([("series_id", ">i4"), ("time", ">i8"), ("value", ">f8")])
-ROLLUP_ROW = _row_dtype([
-    ("series_id", ">i4"), ("bucket", ">i8"), ("min", ">f8"), ("max", ">f8"), ("sum", ">f8"),
-    ("count", ">i8"), ("last", ">f8"), ("last_time", ">i8"), ("first", ">f8"),
-    ("first_time", ">i8"), ("correction", ">f8"),
-])
+# A rollup column as read: its SQL (a first sample not recorded — rolled up before
+# migration 0004, raw samples gone — reads as NaN at -infinity, which the decoder turns
+# into UNKNOWN_TIME; a correction not recorded as NaN) and its COPY type.
+ROLLUP_FIELDS = {
+    "bucket": ("bucket", ">i8"),
+    "count": ("count::int8", ">i8"),
+    "sum": ("sum::float8", ">f8"),
+    "first": ("coalesce(first::float8, 'NaN')", ">f8"),
+    "first_time": ("coalesce(first_time, '-infinity')", ">i8"),
+    "min": ("min::float8", ">f8"),
+    "max": ("max::float8", ">f8"),
+    "last": ("last::float8", ">f8"),
+    "last_time": ("last_time", ">i8"),
+    "correction": ("coalesce(correction, 'NaN')", ">f8"),
+}
+ROLLUP_ALWAYS = ("bucket", "count", "sum", "first", "first_time")
+ROLLUP_OPTIONAL = ("min", "max", "last", "last_time", "correction")
 
 
 class CopyFormatError(RuntimeError):
@@ -362,9 +375,7 @@ EVERYTHING = (-(2**62), 2**62)
 _STORAGE_MODES: weakref.WeakKeyDictionary[Engine, str] = weakref.WeakKeyDictionary()
 ROLLUP_COPY_SQL = """
 COPY (
-    SELECT series_id, bucket, min::float8, max::float8, sum::float8, count::int8,
-           last::float8, last_time, coalesce(first::float8, 'NaN'),
-           coalesce(first_time, '-infinity'), coalesce(correction, 'NaN')
+    SELECT series_id, {fields}
     FROM {table}
     WHERE series_id = ANY(%s::integer[]) AND bucket >= %s AND bucket <= %s AND count > 0
 ) TO STDOUT (FORMAT binary)
@@ -425,12 +436,15 @@ class PostgresQuerier:
         return out
 
     def select_rollup(self, matchers: Sequence[Matcher], bucket_ms: int, start_ms: int,
-                      end_ms: int) -> RollupRead:
+                      end_ms: int, columns: Iterable[str] = ROLLUP_OPTIONAL) -> RollupRead:
         """Buckets of ``bucket_ms`` (60000 or 3600000) starting at ``start_ms <= bucket <=
         end_ms`` of every series ``matchers`` select (series without one are left out),
         with the ranges of that span whose rollups are still to be recomputed — read in
         one snapshot, so a range the maintenance loop finishes meanwhile is either seen
-        pending or seen recomputed, never neither."""
+        pending or seen recomputed, never neither. Of ``min max last last_time
+        correction``, only ``columns`` are read (the others are NaN / UNKNOWN_TIME); the
+        rest always are."""
+        wanted = [*ROLLUP_ALWAYS, *(c for c in ROLLUP_OPTIONAL if c in set(columns))]
         table = ROLLUP_TABLES.get(bucket_ms)
         if table is None:
             raise ValueError(f"no rollup of {bucket_ms} ms; there are {sorted(ROLLUP_TABLES)}")
@@ -450,8 +464,9 @@ class PostgresQuerier:
                                               ROLLUP_HAS_BUCKETS_SQL.format(table=table), window)
             if not found:
                 return RollupRead([], pending)
-            rows = self._copy_out(cur, ROLLUP_COPY_SQL.format(table=table),
-                                  (list(found), *window), ROLLUP_ROW)
+            fields = ", ".join(ROLLUP_FIELDS[name][0] for name in wanted)
+            rows = self._copy_out(cur, ROLLUP_COPY_SQL.format(table=table, fields=fields),
+                                  (list(found), *window), _rollup_row(tuple(wanted)))
         # PostgreSQL sends the rows in no particular order (sorting them there costs more
         # than here): by series, then bucket.
         if len(rows):
@@ -460,17 +475,9 @@ class PostgresQuerier:
             rows = rows[np.argsort((rows["series_id"].astype(np.int64) << 32) | seconds)]
         ids = rows["series_id"]
         self._check_series_count(sum(1 for _ in _runs(ids)))
-        columns = {
-            "bucket": pg_time_to_unix_ms(rows["bucket"]),
-            "last_time": pg_time_to_unix_ms(rows["last_time"]),
-            "first_time": np.where(rows["first_time"] == PG_MINUS_INFINITY, UNKNOWN_TIME,
-                                   pg_time_to_unix_ms(rows["first_time"])),
-            "count": rows["count"].astype(np.int64),
-            **{name: native_float64(rows[name]) for name in ("min", "max", "sum", "last",
-                                                               "first", "correction")},
-        }
+        decoded = {name: _rollup_column(rows, name) for name in ROLLUP_FIELDS}
         out = [RollupSeries(labels=found[int(ids[lo])],
-                            **{name: column[lo:hi] for name, column in columns.items()})
+                            **{name: column[lo:hi] for name, column in decoded.items()})
                for lo, hi in _runs(ids)]
         out.sort(key=lambda series: series.labels)
         return RollupRead(out, pending)
@@ -617,6 +624,25 @@ class PostgresQuerier:
             finally:
                 psycopg2.extensions.set_wait_callback(green)
         return decode_binary_copy(buffer.getvalue(), row)
+
+
+@functools.cache
+def _rollup_row(names: tuple[str, ...]) -> np.dtype:
+    return _row_dtype([("series_id", ">i4"), *((n, ROLLUP_FIELDS[n][1]) for n in names)])
+
+
+def _rollup_column(rows: np.ndarray, name: str) -> np.ndarray:
+    """One rollup column of the decoded rows, native; a column not read is all NaN (all
+    UNKNOWN_TIME for a time)."""
+    is_time = name in ("bucket", "first_time", "last_time")
+    if name not in (rows.dtype.names or ()):
+        return np.full(len(rows), UNKNOWN_TIME if is_time else np.nan)
+    if name == "count":
+        return rows[name].astype(np.int64)
+    if is_time:
+        return np.where(rows[name] == PG_MINUS_INFINITY, UNKNOWN_TIME,
+                        pg_time_to_unix_ms(rows[name]))
+    return native_float64(rows[name])
 
 
 def _runs(ids: np.ndarray) -> Iterator[tuple[int, int]]:
