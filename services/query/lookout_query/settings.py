@@ -61,7 +61,7 @@ class QuerySettings(BaseServiceSettings, DatabaseSettings, RedisSettings, Broker
     # TTL of every other result.
     query_cache_ttl_s: int = Field(300, ge=1)
     # Encoded results larger than this are answered but not cached.
-    query_cache_max_bytes: int = Field(16_777_216, ge=1)
+    query_cache_max_bytes: int = Field(33_554_432, ge=1)
     # Socket timeout of every cache read and write: a slow Redis must not slow queries.
     query_cache_timeout_s: float = Field(0.25, gt=0, le=10)
     # After a Redis failure, queries skip the cache this long before it is tried again.

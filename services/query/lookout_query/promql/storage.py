@@ -468,14 +468,19 @@ class PostgresQuerier:
             rows = self._copy_out(cur, ROLLUP_COPY_SQL.format(table=table, fields=fields),
                                   (list(found), *window), _rollup_row(tuple(wanted)))
         # PostgreSQL sends the rows in no particular order (sorting them there costs more
-        # than here): by series, then bucket.
+        # than here): by series, then bucket, column by column (the rows are wide).
+        ids = rows["series_id"].astype(np.int64)
+        decoded = {name: _rollup_column(rows, name) for name in wanted}
         if len(rows):
             # One int64 key: series id above, bucket (in seconds from the first) below.
-            seconds = (rows["bucket"].astype(np.int64) - int(rows["bucket"].min())) // 1_000_000
-            rows = rows[np.argsort((rows["series_id"].astype(np.int64) << 32) | seconds)]
-        ids = rows["series_id"]
+            seconds = (decoded["bucket"] - int(decoded["bucket"].min())) // 1000
+            order = np.argsort((ids << 32) | seconds)
+            ids = ids[order]
+            decoded = {name: column[order] for name, column in decoded.items()}
         self._check_series_count(sum(1 for _ in _runs(ids)))
-        decoded = {name: _rollup_column(rows, name) for name in ROLLUP_FIELDS}
+        for name in ROLLUP_OPTIONAL:  # not read
+            decoded.setdefault(name, np.full(len(ids), UNKNOWN_TIME if name == "last_time"
+                                             else np.nan))
         out = [RollupSeries(labels=found[int(ids[lo])],
                             **{name: column[lo:hi] for name, column in decoded.items()})
                for lo, hi in _runs(ids)]
@@ -632,14 +637,10 @@ def _rollup_row(names: tuple[str, ...]) -> np.dtype:
 
 
 def _rollup_column(rows: np.ndarray, name: str) -> np.ndarray:
-    """One rollup column of the decoded rows, native; a column not read is all NaN (all
-    UNKNOWN_TIME for a time)."""
-    is_time = name in ("bucket", "first_time", "last_time")
-    if name not in (rows.dtype.names or ()):
-        return np.full(len(rows), UNKNOWN_TIME if is_time else np.nan)
+    """One rollup column of the decoded rows, native."""
     if name == "count":
         return rows[name].astype(np.int64)
-    if is_time:
+    if name in ("bucket", "first_time", "last_time"):
         return np.where(rows[name] == PG_MINUS_INFINITY, UNKNOWN_TIME,
                         pg_time_to_unix_ms(rows[name]))
     return native_float64(rows[name])
