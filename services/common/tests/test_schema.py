@@ -26,7 +26,7 @@ def test_migrate_twice_changes_nothing(fresh_database_url):
     first = tables(fresh_database_url)
     assert migrate(settings) is StorageMode.POSTGRES
     assert tables(fresh_database_url) == first
-    assert first[0] == [("0008",)]
+    assert first[0] == [("0009",)]
     assert {"series", "samples", "samples_1m", "samples_1h", "ingested_messages",
             "rollup_invalidations", "lookout_meta"} <= set(first[1])
 
@@ -56,4 +56,29 @@ def test_concurrent_migrations_do_not_race(fresh_database_url):
     for out, err, code in results:
         assert code == 0, err
         assert "schema is up to date (storage mode: postgres)" in out
-    assert tables(fresh_database_url)[0] == [("0008",)]
+    assert tables(fresh_database_url)[0] == [("0009",)]
+
+
+def test_rollups_have_their_covering_index(fresh_database_url, storage_mode):
+    """Migration 0009's index exists where the rollup rows are: the tables in plain mode,
+    the continuous aggregates' materialization hypertables in TimescaleDB mode (created
+    after 0008 rebuilt them)."""
+    migrate(DatabaseSettings(database_url=fresh_database_url, storage_mode=storage_mode))
+    conn = psycopg2.connect(fresh_database_url)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT tablename, indexdef FROM pg_indexes WHERE indexname IN "
+                        "('samples_1m_covering_idx', 'samples_1h_covering_idx')")
+            found = cur.fetchall()
+            if storage_mode is StorageMode.TIMESCALEDB:
+                cur.execute("SELECT materialization_hypertable_name "
+                            "FROM timescaledb_information.continuous_aggregates ORDER BY view_name")
+                tables = [name for (name,) in cur.fetchall()]
+            else:
+                tables = ["samples_1h", "samples_1m"]
+    finally:
+        conn.close()
+    assert sorted(table for table, _ in found) == sorted(tables)
+    for _, definition in found:
+        assert "(series_id, bucket) INCLUDE (count, sum, first, first_time, min, max, last, " \
+               "last_time, correction)" in definition
