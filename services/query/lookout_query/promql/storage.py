@@ -474,7 +474,8 @@ class PostgresQuerier:
         if len(rows):
             # One int64 key: series id above, bucket (in seconds from the first) below.
             seconds = (decoded["bucket"] - int(decoded["bucket"].min())) // 1000
-            order = np.argsort((ids << 32) | seconds)
+            # Stable (timsort): the index-only scan sends sorted runs, one per chunk.
+            order = np.argsort((ids << 32) | seconds, kind="stable")
             ids = ids[order]
             decoded = {name: column[order] for name, column in decoded.items()}
         self._check_series_count(sum(1 for _ in _runs(ids)))
