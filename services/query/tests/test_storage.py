@@ -402,3 +402,27 @@ def test_rollup_bucket_without_a_recorded_first_sample(fresh_database_url):
         assert series.count.tolist() == [6, 6] and series.last.tolist() == [5.0, 11.0]
     finally:
         storage.close()
+
+
+def test_rollup_reads_count_only_series_with_buckets(storage):
+    """The series limit counts the series with buckets in the range, whether the match is
+    checked by the read itself or (beyond four times the limit) by SQL first."""
+    samples = [Sample(key("many", host=str(h)), T0 + h * 60_000 + 5_000, float(h))
+               for h in range(12)]  # one bucket each, a minute apart
+    storage.write(samples)
+    storage.roll_up()
+    selector = [m("__name__", "=", "many")]
+    # 12 series match; 3 have buckets in the first three minutes.
+    for max_series in (3, 2):  # 12 <= 4 * 3: one read; 12 > 4 * 2: SQL asks first
+        q = storage.querier(max_series=max_series)
+        if max_series == 3:
+            found = q.select_rollup(selector, 60_000, T0, T0 + 120_000).series
+            assert [dict(s.labels)["host"] for s in found] == ["0", "1", "2"]
+        else:
+            with pytest.raises(QueryTooLarge, match="more than 2 series"):
+                q.select_rollup(selector, 60_000, T0, T0 + 120_000)
+        assert len(q.select_rollup(selector, 60_000, T0, T0 + 60_000).series) == 2
+    with pytest.raises(QueryTooLarge, match="more than 3 series"):
+        storage.querier(max_series=3).select_rollup(selector, 60_000, T0, T0 + 180_000)
+    with pytest.raises(QueryTooLarge, match="more than 2 series"):
+        storage.querier(max_series=2).select_rollup(selector, 60_000, T0, FAR)

@@ -10,8 +10,8 @@ counter ``correction`` (the sum of the values just before each reset inside it) 
 ``rate``, ``increase`` and ``delta``: the window's first and last samples are its first
 bucket's first and last bucket's last (or the edge sample), and a reset between two
 buckets shows as a bucket's first sample below the previous bucket's last. Rollups exclude
-staleness markers, as range vectors do. Where a bucket's sum, min or max is not finite
-(NaN samples, infinities, overflow) the floating-point rules of the two computations can
+staleness markers, as range vectors do. Where a bucket's sum is not finite (a NaN or
+infinite sample, or an overflow) the floating-point rules of the two computations can
 differ, so the whole selector is read raw instead. See docs/promql.md.
 """
 

@@ -3,8 +3,8 @@
 The query engine reads a few series' buckets over a time range. Rollup rows are written
 in time order, so one series' rows are spread over every page of its range, and reading
 180 series of 1,040 for 7 days touched nearly every page of the rollup. From the covering
-index the same rows come as an index-only scan, each series' rows side by side: 3× faster
-for that read, 1.8× for 720 series of 1,040 (docs/benchmarks.md). It costs about as much
+index the same rows come as an index-only scan, each series' rows side by side: three times as fast
+for that read (the database part of it) (docs/benchmarks.md). It costs about as much
 space as the rollup itself, and writes to the rollups (one per minute and series) update
 one more index.
 
