@@ -3,10 +3,10 @@
 The query engine reads a few series' buckets over a time range. Rollup rows are written
 in time order, so one series' rows are spread over every page of its range, and reading
 180 series of 1,040 for 7 days touched nearly every page of the rollup. From the covering
-index the same rows come as an index-only scan, each series' rows side by side: three times as fast
-for that read (the database part of it) (docs/benchmarks.md). It costs about as much
-space as the rollup itself, and writes to the rollups (one per minute and series) update
-one more index.
+index the same rows come as an index-only scan, each series' rows side by side: that
+read takes a third of the time (docs/benchmarks.md). It costs about as much space as the
+rollup itself, and writes to the rollups (one per minute and series) update one more
+index.
 
 TimescaleDB: created on the continuous aggregates, which puts it on their materialization
 hypertables (a migration that rebuilds them must create it again). Plain PostgreSQL: on
