@@ -95,9 +95,11 @@ class CopyFormatError(RuntimeError):
     """PostgreSQL sent COPY output this reader does not understand (a schema drift)."""
 
 
-def decode_binary_copy(data: bytes, row: np.dtype) -> np.ndarray:
-    """Rows of a binary COPY whose every field is fixed-width and never NULL."""
-    if not data.startswith(COPY_SIGNATURE) or not data.endswith(COPY_TRAILER):
+def decode_binary_copy(data: bytes | memoryview, row: np.dtype) -> np.ndarray:
+    """Rows of a binary COPY whose every field is fixed-width and never NULL (a view of
+    ``data``, not a copy)."""
+    if (bytes(data[:len(COPY_SIGNATURE)]) != COPY_SIGNATURE
+            or bytes(data[len(data) - len(COPY_TRAILER):]) != COPY_TRAILER):
         raise CopyFormatError("not PostgreSQL binary COPY output")
     (extension_length,) = struct.unpack_from("!i", data, len(COPY_SIGNATURE) + 4)
     start = len(COPY_SIGNATURE) + 8 + extension_length
@@ -629,7 +631,7 @@ class PostgresQuerier:
                 cur.copy_expert(statement, buffer)
             finally:
                 psycopg2.extensions.set_wait_callback(green)
-        return decode_binary_copy(buffer.getvalue(), row)
+        return decode_binary_copy(buffer.getbuffer(), row)  # no copy of what was read
 
 
 @functools.cache
@@ -641,9 +643,11 @@ def _rollup_column(rows: np.ndarray, name: str) -> np.ndarray:
     """One rollup column of the decoded rows, native."""
     if name == "count":
         return rows[name].astype(np.int64)
-    if name in ("bucket", "first_time", "last_time"):
+    if name == "first_time":
         return np.where(rows[name] == PG_MINUS_INFINITY, UNKNOWN_TIME,
                         pg_time_to_unix_ms(rows[name]))
+    if name in ("bucket", "last_time"):  # never NULL, so never -infinity
+        return pg_time_to_unix_ms(rows[name])
     return native_float64(rows[name])
 
 
