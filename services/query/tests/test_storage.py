@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import math
 import struct
 import time
@@ -25,7 +26,10 @@ from lookout_query.promql.model import (
     QueryTooLarge,
 )
 from lookout_query.promql.storage import (
+    SAMPLE_ROW,
+    CopyFormatError,
     PostgresQuerier,
+    decode_binary_copy,
     inline_parameters_for_copy,
     postgres_regex,
 )
@@ -426,3 +430,29 @@ def test_rollup_reads_count_only_series_with_buckets(storage):
         storage.querier(max_series=3).select_rollup(selector, 60_000, T0, T0 + 180_000)
     with pytest.raises(QueryTooLarge, match="more than 2 series"):
         storage.querier(max_series=2).select_rollup(selector, 60_000, T0, FAR)
+
+
+def test_binary_copy_is_decoded_in_place_and_drift_refused(fresh_database_url):
+    """What PostgreSQL sends for ``(series_id, time, value)`` rows decodes as a view of the
+    buffer; a NULL, a missing column or foreign bytes are refused, never misread."""
+    conn = psycopg2.connect(fresh_database_url)
+    try:
+        with conn.cursor() as cur:
+            def copy(select: str) -> bytearray:
+                buffer = io.BytesIO()
+                cur.copy_expert(f"COPY ({select}) TO STDOUT (FORMAT binary)", buffer)
+                return bytearray(buffer.getvalue())
+
+            good = copy("SELECT 7::int4, timestamptz '2000-01-01 00:00:01+00', 2.5::float8")
+            with_null = copy("SELECT 7::int4, NULL::timestamptz, 2.5::float8")
+            narrow = copy("SELECT 7::int4, 2.5::float8")
+    finally:
+        conn.close()
+    rows = decode_binary_copy(memoryview(good), SAMPLE_ROW)
+    assert rows["series_id"].tolist() == [7] and rows["time"].tolist() == [1_000_000]
+    assert rows["value"].tolist() == [2.5]
+    good[-5] ^= 0xFF  # the view sees the buffer itself
+    assert rows["value"].tolist() != [2.5]
+    for data in (with_null, narrow, b"not a copy" + bytes(good[10:])):
+        with pytest.raises(CopyFormatError):
+            decode_binary_copy(memoryview(data), SAMPLE_ROW)
