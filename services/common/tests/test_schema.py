@@ -26,7 +26,7 @@ def test_migrate_twice_changes_nothing(fresh_database_url):
     first = tables(fresh_database_url)
     assert migrate(settings) is StorageMode.POSTGRES
     assert tables(fresh_database_url) == first
-    assert first[0] == [("0009",)]
+    assert first[0] == [("0010",)]
     assert {"series", "samples", "samples_1m", "samples_1h", "ingested_messages",
             "rollup_invalidations", "lookout_meta"} <= set(first[1])
 
@@ -56,7 +56,7 @@ def test_concurrent_migrations_do_not_race(fresh_database_url):
     for out, err, code in results:
         assert code == 0, err
         assert "schema is up to date (storage mode: postgres)" in out
-    assert tables(fresh_database_url)[0] == [("0009",)]
+    assert tables(fresh_database_url)[0] == [("0010",)]
 
 
 def test_rollups_have_their_covering_index(fresh_database_url, storage_mode):
@@ -82,3 +82,17 @@ def test_rollups_have_their_covering_index(fresh_database_url, storage_mode):
     for _, definition in found:
         assert "(series_id, bucket) INCLUDE (count, sum, first, first_time, min, max, last, " \
                "last_time, correction)" in definition
+
+
+def test_samples_unique_index_covers_the_value(fresh_database_url, storage_mode):
+    """Migration 0010: one unique index on samples, (series_id, time) including value."""
+    migrate(DatabaseSettings(database_url=fresh_database_url, storage_mode=storage_mode))
+    conn = psycopg2.connect(fresh_database_url)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT indexdef FROM pg_indexes WHERE tablename = 'samples' "
+                        "AND indexdef LIKE '%%UNIQUE%%'")
+            (definition,) = [d for (d,) in cur.fetchall()]
+    finally:
+        conn.close()
+    assert "(series_id, \"time\") INCLUDE (value)" in definition
