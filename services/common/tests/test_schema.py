@@ -59,25 +59,28 @@ def test_concurrent_migrations_do_not_race(fresh_database_url):
     assert tables(fresh_database_url)[0] == [("0010",)]
 
 
+def rows(url, sql):
+    conn = psycopg2.connect(url)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql)
+            return cur.fetchall()
+    finally:
+        conn.close()
+
+
 def test_rollups_have_their_covering_index(fresh_database_url, storage_mode):
     """Migration 0009's index exists where the rollup rows are: the tables in plain mode,
     the continuous aggregates' materialization hypertables in TimescaleDB mode (created
     after 0008 rebuilt them)."""
     migrate(DatabaseSettings(database_url=fresh_database_url, storage_mode=storage_mode))
-    conn = psycopg2.connect(fresh_database_url)
-    try:
-        with conn.cursor() as cur:
-            cur.execute("SELECT tablename, indexdef FROM pg_indexes WHERE indexname IN "
-                        "('samples_1m_covering_idx', 'samples_1h_covering_idx')")
-            found = cur.fetchall()
-            if storage_mode is StorageMode.TIMESCALEDB:
-                cur.execute("SELECT materialization_hypertable_name "
-                            "FROM timescaledb_information.continuous_aggregates ORDER BY view_name")
-                tables = [name for (name,) in cur.fetchall()]
-            else:
-                tables = ["samples_1h", "samples_1m"]
-    finally:
-        conn.close()
+    found = rows(fresh_database_url, "SELECT tablename, indexdef FROM pg_indexes WHERE "
+                 "indexname IN ('samples_1m_covering_idx', 'samples_1h_covering_idx')")
+    tables = ["samples_1h", "samples_1m"]
+    if storage_mode is StorageMode.TIMESCALEDB:
+        tables = [name for (name,) in rows(
+            fresh_database_url, "SELECT materialization_hypertable_name "
+            "FROM timescaledb_information.continuous_aggregates")]
     assert sorted(table for table, _ in found) == sorted(tables)
     for _, definition in found:
         assert "(series_id, bucket) INCLUDE (count, sum, first, first_time, min, max, last, " \
@@ -87,12 +90,6 @@ def test_rollups_have_their_covering_index(fresh_database_url, storage_mode):
 def test_samples_unique_index_covers_the_value(fresh_database_url, storage_mode):
     """Migration 0010: one unique index on samples, (series_id, time) including value."""
     migrate(DatabaseSettings(database_url=fresh_database_url, storage_mode=storage_mode))
-    conn = psycopg2.connect(fresh_database_url)
-    try:
-        with conn.cursor() as cur:
-            cur.execute("SELECT indexdef FROM pg_indexes WHERE tablename = 'samples' "
-                        "AND indexdef LIKE '%%UNIQUE%%'")
-            (definition,) = [d for (d,) in cur.fetchall()]
-    finally:
-        conn.close()
+    ((definition,),) = rows(fresh_database_url, "SELECT indexdef FROM pg_indexes WHERE "
+                            "tablename = 'samples' AND indexdef LIKE '%UNIQUE%'")
     assert "(series_id, \"time\") INCLUDE (value)" in definition
