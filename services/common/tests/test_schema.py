@@ -93,3 +93,41 @@ def test_samples_unique_index_covers_the_value(fresh_database_url, storage_mode)
     ((definition,),) = rows(fresh_database_url, "SELECT indexdef FROM pg_indexes WHERE "
                             "tablename = 'samples' AND indexdef LIKE '%UNIQUE%'")
     assert "(series_id, \"time\") INCLUDE (value)" in definition
+
+
+def test_rollup_migrations_go_down_and_up_again(fresh_database_url, storage_mode):
+    """0010, 0009 and 0008 undo themselves (TimescaleDB: the aggregates rebuilt without the
+    correction, rows refreshed) and apply again, in either mode."""
+    from alembic import command
+
+    from lookout_common.db.schema import alembic_config
+
+    settings = DatabaseSettings(database_url=fresh_database_url, storage_mode=storage_mode)
+    migrate(settings)
+    conn = psycopg2.connect(fresh_database_url)
+    try:
+        with conn, conn.cursor() as cur:
+            cur.execute("INSERT INTO series (id, metric, labels, fingerprint) "
+                        "VALUES (1, 'c', '{}', '\\x01')")
+            if storage_mode is StorageMode.POSTGRES:
+                cur.execute("CREATE TABLE samples_down PARTITION OF samples FOR VALUES "
+                            "FROM ('2000-01-01') TO ('2100-01-01')")
+            cur.execute("INSERT INTO samples SELECT now() - g * interval '10 s', 1, 100 - g "
+                        "FROM generate_series(1, 30) g")
+    finally:
+        conn.close()
+    command.downgrade(alembic_config(settings), "0007")
+    column = ("SELECT count(*) FROM information_schema.columns "
+              "WHERE table_name IN ('samples_1m', 'samples_1h') AND column_name = 'correction'")
+    aggregates = "SELECT count(*) FROM pg_proc WHERE proname LIKE 'lookout_counter%'"
+    unique = "SELECT indexname FROM pg_indexes WHERE tablename = 'samples' " \
+             "AND indexdef LIKE '%UNIQUE%'"
+    assert rows(fresh_database_url, column) == [(0,)]
+    assert rows(fresh_database_url, aggregates) == [(0,)]
+    assert rows(fresh_database_url, unique) == [("samples_series_id_time_idx",)]
+    migrate(settings)
+    assert rows(fresh_database_url, column) == [(2,)]
+    assert rows(fresh_database_url, aggregates) == [(5,)]
+    assert rows(fresh_database_url, unique) == [("samples_series_id_time_value_idx",)]
+    if storage_mode is StorageMode.TIMESCALEDB:  # the samples were refreshed into the rollup
+        assert rows(fresh_database_url, "SELECT sum(count) FROM samples_1m") == [(30,)]

@@ -94,12 +94,15 @@ WHERE hypertable_schema = current_schema() AND hypertable_name IN ('samples_1m',
 """
 
 
-def rebuild_timescaledb_rollups(definitions: str, new_column: str, kept_columns: str) -> None:
+def rebuild_timescaledb_rollups(definitions: str, new_column: str, kept_columns: str,
+                                removing: bool = False) -> None:
     """Replace both continuous aggregates by ``definitions`` (SQL creating ``samples_1m``
-    and ``samples_1h`` WITH NO DATA), which add ``new_column``; ``kept_columns`` are the
-    columns the old and new aggregates share, copied for the rows past raw retention."""
+    and ``samples_1h`` WITH NO DATA), which add ``new_column`` (or, ``removing``, no
+    longer have it: a downgrade); ``kept_columns`` are the columns the old and new
+    aggregates share, copied for the rows past raw retention."""
     bind = op.get_bind()
-    if not bind.execute(text(HAS_COLUMN_SQL), {"column": new_column}).scalar_one():
+    has_column = bind.execute(text(HAS_COLUMN_SQL), {"column": new_column}).scalar_one()
+    if has_column == removing:
         _recreate(definitions, kept_columns)
     minute_since, hour_since = bind.execute(text(RAW_START_SQL)).one()
     # Without raw samples there is nothing to refresh; the kept rows show once a refresh

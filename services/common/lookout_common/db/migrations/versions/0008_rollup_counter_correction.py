@@ -102,7 +102,8 @@ FROM (SELECT date_bin(interval '1 hour', bucket, timestamptz 'epoch') AS bucket,
 WHERE r.series_id = c.series_id AND r.bucket = c.bucket
 """
 
-TIMESCALEDB_DEFINITIONS = f"""
+# The definitions with and without the correction (what 0004 made: the downgrade).
+TIMESCALEDB_TEMPLATE = f"""
 CREATE MATERIALIZED VIEW samples_1m
 WITH (timescaledb.continuous, timescaledb.materialized_only = false) AS
 SELECT time_bucket(interval '1 minute', time) AS bucket,
@@ -114,8 +115,7 @@ SELECT time_bucket(interval '1 minute', time) AS bucket,
        first(value, time) AS first,
        min(time) AS first_time,
        last(value, time) AS last,
-       max(time) AS last_time,
-       lookout_counter_correction(value ORDER BY time) AS correction
+       max(time) AS last_time{{correction_1m}}
 FROM samples
 WHERE {REAL_SAMPLE}
 GROUP BY bucket, series_id
@@ -132,11 +132,24 @@ SELECT time_bucket(interval '1 hour', bucket) AS bucket,
        first(first, first_time) AS first,
        min(first_time) AS first_time,
        last(last, last_time) AS last,
-       max(last_time) AS last_time,
-       lookout_counter_correction_merge(first, last, correction ORDER BY bucket) AS correction
+       max(last_time) AS last_time{{correction_1h}}
 FROM samples_1m
 GROUP BY 1, series_id
 WITH NO DATA;
+"""
+TIMESCALEDB_DEFINITIONS = TIMESCALEDB_TEMPLATE.format(
+    correction_1m=",\n       lookout_counter_correction(value ORDER BY time) AS correction",
+    correction_1h=",\n       lookout_counter_correction_merge(first, last, correction"
+                  " ORDER BY bucket) AS correction")
+TIMESCALEDB_DEFINITIONS_0004 = TIMESCALEDB_TEMPLATE.format(correction_1m="", correction_1h="")
+KEPT_COLUMNS = "bucket, series_id, min, max, sum, count, first, first_time, last, last_time"
+
+DROP_AGGREGATES = """
+DROP AGGREGATE IF EXISTS lookout_counter_correction(float8);
+DROP AGGREGATE IF EXISTS lookout_counter_correction_merge(float8, float8, float8);
+DROP FUNCTION IF EXISTS lookout_counter_step(float8[], float8);
+DROP FUNCTION IF EXISTS lookout_counter_merge_step(float8[], float8, float8, float8);
+DROP FUNCTION IF EXISTS lookout_counter_final(float8[]);
 """
 
 
@@ -145,9 +158,7 @@ def upgrade() -> None:
     assert config is not None, "run through lookout_common.db.schema.migrate"
     op.execute(AGGREGATES)
     if config.attributes["storage_mode"] == "timescaledb":
-        rebuild_timescaledb_rollups(
-            TIMESCALEDB_DEFINITIONS, "correction",
-            "bucket, series_id, min, max, sum, count, first, first_time, last, last_time")
+        rebuild_timescaledb_rollups(TIMESCALEDB_DEFINITIONS, "correction", KEPT_COLUMNS)
     else:
         upgrade_postgres()
 
@@ -160,3 +171,16 @@ def upgrade_postgres() -> None:
         return  # no raw samples: nothing can be computed
     bind.execute(text(POSTGRES_COMPUTE_1M), {"since": minute_since})
     bind.execute(text(POSTGRES_COMPUTE_1H), {"since": hour_since})
+
+
+def downgrade() -> None:
+    """Back to 0007: the rollups without the correction, the aggregates gone."""
+    config = op.get_context().config
+    assert config is not None, "run through lookout_common.db.schema.migrate"
+    if config.attributes["storage_mode"] == "timescaledb":
+        rebuild_timescaledb_rollups(TIMESCALEDB_DEFINITIONS_0004, "correction", KEPT_COLUMNS,
+                                    removing=True)
+    else:
+        op.execute("ALTER TABLE samples_1m DROP COLUMN correction;"
+                   "ALTER TABLE samples_1h DROP COLUMN correction;")
+    op.execute(DROP_AGGREGATES)

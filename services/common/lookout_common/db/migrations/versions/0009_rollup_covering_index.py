@@ -33,3 +33,8 @@ CREATE INDEX IF NOT EXISTS samples_1h_covering_idx ON samples_1h (series_id, buc
 
 def upgrade() -> None:
     op.execute(COVERING_INDEXES)
+
+
+def downgrade() -> None:
+    op.execute("DROP INDEX IF EXISTS samples_1m_covering_idx;"
+               "DROP INDEX IF EXISTS samples_1h_covering_idx;")

@@ -33,3 +33,9 @@ DROP INDEX IF EXISTS samples_series_id_time_idx;
 
 def upgrade() -> None:
     op.execute(COVERING_INDEX)
+
+
+def downgrade() -> None:
+    op.execute("CREATE UNIQUE INDEX IF NOT EXISTS samples_series_id_time_idx "
+               "ON samples (series_id, time);"
+               "DROP INDEX IF EXISTS samples_series_id_time_value_idx;")
