@@ -115,14 +115,18 @@ class Grid:
         self.flat = row * cells + column  # each bucket's cell in the flattened grid
         self.count = self._cells("count", np.zeros(shape, dtype=np.int64))
         self.shape = shape
+        self._columns: dict[str, np.ndarray] = {}
 
     def _cells(self, name: str, out: np.ndarray) -> np.ndarray:
         out.ravel()[self.flat] = np.concatenate([getattr(s, name) for s in self.series])
         return out
 
     def column_of(self, name: str, fill: float = np.nan) -> np.ndarray:
-        dtype = np.int64 if name.endswith("_time") else np.float64
-        return self._cells(name, np.full(self.shape, fill, dtype=dtype))
+        """The column ``name`` on the grid (``fill`` where no bucket), laid out once."""
+        if name not in self._columns:
+            dtype = np.int64 if name.endswith("_time") else np.float64
+            self._columns[name] = self._cells(name, np.full(self.shape, fill, dtype=dtype))
+        return self._columns[name]
 
     def evaluate(self, function: str, width: int, end_cell: np.ndarray, ends: np.ndarray,
                  range_ms: int) -> Result:

@@ -480,13 +480,14 @@ class PostgresQuerier:
             order = np.argsort((ids << 32) | seconds, kind="stable")
             ids = ids[order]
             decoded = {name: column[order] for name, column in decoded.items()}
-        self._check_series_count(sum(1 for _ in _runs(ids)))
+        runs = list(_runs(ids))
+        self._check_series_count(len(runs))
         for name in ROLLUP_OPTIONAL:  # not read
             decoded.setdefault(name, np.full(len(ids), UNKNOWN_TIME if name == "last_time"
                                              else np.nan))
         out = [RollupSeries(labels=found[int(ids[lo])],
                             **{name: column[lo:hi] for name, column in decoded.items()})
-               for lo, hi in _runs(ids)]
+               for lo, hi in runs]
         out.sort(key=lambda series: series.labels)
         return RollupRead(out, pending)
 
